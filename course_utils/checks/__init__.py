@@ -1,0 +1,29 @@
+"""Exercise checkers (introduced in 01_minimax_game).
+
+A check cell after exercise N.M calls ``checks.check("N.M", answer)``. The checker
+runs the student's answer on inputs it makes itself (with a private random
+generator, so the notebook's own random stream is untouched), compares with a
+reference it computes itself, and prints one deterministic line on success::
+
+    Exercise 1.1 passed: ...
+
+On failure it raises :class:`ExerciseFailed` with a hint. Answers must be plain
+numbers or exact ``torch.Tensor`` objects: an object with a doctored ``repr`` or
+``__eq__`` is refused before any comparison. Anything the student's code prints
+or warns while being checked is swallowed, so the stored output stays stable.
+
+Checkers live in one module per notebook (``nb01.py``, ...), registered with the
+:func:`exercise` decorator.
+"""
+
+from course_utils.checks._core import (
+    ExerciseFailed,
+    check,
+    exercise,
+    registered,
+)
+
+# Importing the per-notebook modules registers their checkers.
+from course_utils.checks import nb01  # noqa: F401,E402
+
+__all__ = ["check", "exercise", "registered", "ExerciseFailed"]

@@ -1,0 +1,152 @@
+"""The course's command line.
+
+    python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
+    python -m course_utils release [--out DIR]
+    python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
+    python -m course_utils refresh NOTEBOOK...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from course_utils import notebooks as nbtools
+from course_utils.paths import BUILD_DIR, NOTEBOOKS_DIR
+
+
+def _parse_value(text: str):
+    """A ``-p`` value read as YAML: 3 -> int, 1.0e-3 -> float, false -> bool."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        # YAML 1.1 reads 1e-3 as a string; accept plain float syntax too.
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def cmd_run(args) -> int:
+    from course_utils.runner import run_notebooks
+
+    parameters = {name: _parse_value(value) for name, value in args.param or []}
+    for name in parameters:
+        if not name.isupper():
+            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            return 2
+    out = Path(args.out)
+    try:
+        report = run_notebooks(args.notebooks, parameters, out, cell_timeout=args.cell_timeout)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = [e["name"] for e in report["notebooks"] if e["status"] != "ok"]
+    total = sum(e["seconds"] for e in report["notebooks"])
+    print(f"\nReport: {out / 'report.md'} and {out / 'report.json'} ({total:.1f} s in all)")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_release(args) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = nbtools.list_notebooks()
+    import nbformat
+
+    for path in paths:
+        student = nbtools.make_student_notebook(nbtools.read(path))
+        nbformat.write(student, str(out / path.name))
+        print(f"wrote {out / path.name}")
+    print(f"{len(paths)} student notebook(s) in {out}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from course_utils.grader import format_table, grade_paths
+
+    start = time.perf_counter()
+    results = grade_paths(
+        args.paths,
+        jobs=args.jobs,
+        cell_timeout=args.timeout,
+        total_timeout=args.total_timeout,
+        solutions_dir=Path(args.solutions),
+    )
+    if not results:
+        print("error: no .ipynb submissions found", file=sys.stderr)
+        return 2
+    print(format_table(results))
+    print(f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.1f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"results": results}, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    from course_utils.refresh import refresh_notebook
+
+    status = 0
+    for name in args.notebooks:
+        path = nbtools.find_notebook(name) if not Path(name).exists() else Path(name)
+        start = time.perf_counter()
+        try:
+            n_checks = refresh_notebook(path, timeout=args.cell_timeout)
+        except Exception as exc:
+            print(f"{path.name}: FAILED: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{path.name}: {n_checks} check cell output(s) stored "
+              f"({time.perf_counter() - start:.1f} s)")
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute notebooks headlessly and write a report")
+    run.add_argument("notebooks", nargs="*", help="names like 01 or 01_minimax_game (default: all)")
+    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="override a parameter; VALUE is read as YAML (false, 3, 1.0e-3)")
+    run.add_argument("--out", default=str(BUILD_DIR), help="output folder (default: build/)")
+    run.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
+    run.set_defaults(func=cmd_run)
+
+    rel = sub.add_parser("release", help="write student versions (solutions removed)")
+    rel.add_argument("--out", default=str(BUILD_DIR / "student"))
+    rel.set_defaults(func=cmd_release)
+
+    grade = sub.add_parser("grade", help="grade submissions (files or folders)")
+    grade.add_argument("paths", nargs="+")
+    grade.add_argument("--timeout", type=float, default=60, help="seconds per cell (default 60)")
+    grade.add_argument("--total-timeout", type=float, default=900,
+                       help="seconds for one submission's whole run (default 900)")
+    grade.add_argument("--json", help="also write the results to this JSON file")
+    grade.add_argument("--jobs", type=int, default=None, help="parallel submissions")
+    grade.add_argument("--solutions", default=str(NOTEBOOKS_DIR),
+                       help="folder of solution notebooks (default: notebooks/)")
+    grade.set_defaults(func=cmd_grade)
+
+    ref = sub.add_parser("refresh", help="re-execute notebooks and store check-cell outputs")
+    ref.add_argument("notebooks", nargs="+")
+    ref.add_argument("--cell-timeout", type=int, default=1800)
+    ref.set_defaults(func=cmd_refresh)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

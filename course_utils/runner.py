@@ -1,0 +1,157 @@
+"""Headless execution of the course: ``python -m course_utils run``.
+
+Each notebook is executed with papermill into the output folder; its recorded
+metrics (see :mod:`course_utils.recording`) are collected into ``report.json``
+and ``report.md``. A failing notebook is reported with the failing cell and its
+error, the others still run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from course_utils import notebooks as nbtools
+from course_utils.paths import NOTEBOOKS_DIR, REPO_DIR
+from course_utils.recording import ENV_VAR
+
+__all__ = ["run_notebooks", "write_report"]
+
+
+def _failure_text(exc: BaseException) -> str:
+    """A short description of why a notebook failed, naming the cell."""
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        cell = getattr(exc, "exec_count", None)
+        index = getattr(exc, "cell_index", None)
+        where = f"cell {index}" if index is not None else "a cell"
+        if cell is not None:
+            where += f" (execution count {cell})"
+        return f"{where} raised {exc.ename}: {exc.evalue}"
+    if "Timeout" in name or "timeout" in str(exc).lower():
+        return f"timed out: {exc}"
+    return f"{name}: {exc}"
+
+
+def run_notebooks(
+    names: list[str] | None,
+    parameters: dict,
+    out_dir: Path,
+    *,
+    cell_timeout: int | None = 1800,
+    log=print,
+) -> dict:
+    """Execute the named notebooks (all by default) and return the report dict."""
+    import papermill as pm
+
+    paths = (
+        [nbtools.find_notebook(n) for n in names] if names else nbtools.list_notebooks()
+    )
+    if not paths:
+        raise FileNotFoundError(f"no notebooks found in {NOTEBOOKS_DIR}")
+    # Reject unknown or misspelled parameter names before running anything.
+    for path in paths:
+        known = nbtools.parameter_defaults(nbtools.read(path))
+        unknown = sorted(set(parameters) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{path.stem} has no parameter {', '.join(unknown)}; "
+                f"it has {', '.join(sorted(known))}"
+            )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_dir = out_dir / "metrics"
+    metrics_dir.mkdir(exist_ok=True)
+    report = {"notebooks": []}
+    for number, path in enumerate(paths, 1):
+        log(f"[{number}/{len(paths)}] {path.stem} ...", flush=True)
+        metrics_file = metrics_dir / f"{path.stem}.json"
+        metrics_file.unlink(missing_ok=True)
+        entry = {
+            "name": path.stem,
+            "status": "ok",
+            "seconds": None,
+            "parameters": dict(parameters),
+            "metrics": {},
+            "error": None,
+            "output": str(out_dir / path.name),
+        }
+        old = os.environ.get(ENV_VAR)
+        os.environ[ENV_VAR] = str(metrics_file.resolve())
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(path),
+                str(out_dir / path.name),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(path.parent),
+                progress_bar=sys.stderr.isatty(),
+                execution_timeout=cell_timeout,
+                log_output=False,
+            )
+        except Exception as exc:  # papermill errors, timeouts, kernel deaths
+            entry["status"] = "failed"
+            entry["error"] = _failure_text(exc)
+            if type(exc).__name__ != "PapermillExecutionError":
+                entry["error"] += "\n" + "".join(
+                    traceback.format_exception_only(type(exc), exc)
+                ).strip()
+        finally:
+            entry["seconds"] = round(time.perf_counter() - start, 2)
+            if old is None:
+                os.environ.pop(ENV_VAR, None)
+            else:
+                os.environ[ENV_VAR] = old
+        if metrics_file.exists():
+            try:
+                entry["metrics"] = json.loads(metrics_file.read_text())
+            except json.JSONDecodeError:
+                entry["metrics"] = {}
+        status = "ok" if entry["status"] == "ok" else "FAILED"
+        log(f"    {status} in {entry['seconds']:.1f} s"
+            + (f": {entry['error'].splitlines()[0]}" if entry["error"] else ""),
+            flush=True)
+        report["notebooks"].append(entry)
+        write_report(report, out_dir)  # keep what we have if a later one hangs
+    return report
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def write_report(report: dict, out_dir: Path) -> None:
+    """Write ``report.json`` and ``report.md`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        "# Course run report",
+        "",
+        "| notebook | status | seconds | parameters | metrics |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
+    for e in report["notebooks"]:
+        params = ", ".join(f"{k}={v!r}" for k, v in e["parameters"].items()) or "defaults"
+        metrics = "<br>".join(f"{k} = {_fmt(v)}" for k, v in e["metrics"].items()) or "-"
+        lines.append(
+            f"| {e['name']} | {e['status']} | {_fmt(e['seconds'])} | {params} | {metrics} |"
+        )
+    failed = [e for e in report["notebooks"] if e["status"] != "ok"]
+    if failed:
+        lines += ["", "## Failures", ""]
+        for e in failed:
+            lines.append(f"- **{e['name']}**: {e['error']}")
+    total = sum(e["seconds"] or 0 for e in report["notebooks"])
+    lines += ["", f"Total: {total:.1f} s for {len(report['notebooks'])} notebook(s)."]
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def default_out_dir() -> Path:
+    return REPO_DIR / "build"
