@@ -1,0 +1,32 @@
+# The GAN course. `make course` sets up and runs the course; `make test` sets up
+# and runs the tests; `make lab` sets up and opens JupyterLab.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup course test lab release clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $(STAMP)
+
+course: setup
+	$(PY) -m course_utils run
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+release: setup
+	$(PY) -m course_utils release
+
+clean:
+	rm -rf build

@@ -1,0 +1,46 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils import checks
+
+SOLUTIONS = {
+    "1.1": lambda D, X, fake_X: torch.log(D(X)).mean() + torch.log(1 - D(fake_X)).mean(),
+    "1.2": lambda logits: F.softplus(-logits).mean(),
+    "1.3": lambda x, y, h: (x - h * y, y + h * x),
+    "1.4": lambda x, y, h: (x - h * y, y + h * (x - h * y)),
+}
+
+WRONG = {
+    "1.1": [
+        lambda D, X, fake_X: torch.log(D(X)).mean() + torch.log(D(fake_X)).mean(),
+        lambda D, X, fake_X: torch.log(torch.cat([D(X), 1 - D(fake_X)])).mean(),
+    ],
+    "1.2": [
+        lambda logits: -torch.log(torch.sigmoid(logits)).mean(),  # overflows
+        lambda logits: -F.softplus(logits).mean(),  # the saturating loss
+    ],
+    "1.3": [
+        lambda x, y, h: (x + h * y, y - h * x),
+        lambda x, y, h: (x - h * y, y + h * (x - h * y)),  # alternating
+        lambda x, y, h: [x - h * y, y + h * x],  # a list, not a tuple
+    ],
+    "1.4": [
+        lambda x, y, h: (x - h * y, y + h * x),  # simultaneous
+    ],
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_solution_passes(exercise_id, capsys):
+    checks.check(exercise_id, SOLUTIONS[exercise_id])
+    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+
+
+@pytest.mark.parametrize(
+    "exercise_id, index",
+    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
+)
+def test_wrong_answers_fail(exercise_id, index):
+    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}"):
+        checks.check(exercise_id, WRONG[exercise_id][index])

@@ -1,0 +1,41 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import recording
+
+
+def test_record_without_runner_keeps_values_in_memory(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv(recording.ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert recording.record("alone", 1.5) == 1.5
+    assert recording.recorded()["alone"] == 1.5
+    assert list(tmp_path.iterdir()) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_record_writes_plain_json_for_the_runner(monkeypatch, tmp_path):
+    target = tmp_path / "metrics.json"
+    monkeypatch.setenv(recording.ENV_VAR, str(target))
+    recording.record("a_float", np.float32(0.25))
+    recording.record("a_tensor", torch.tensor(3.0))
+    recording.record("an_int", np.int64(7))
+    recording.record("not_finite", float("nan"))
+    recording.record("a_float", 0.5)  # overwritten
+    data = json.loads(target.read_text())
+    assert data == {"a_float": 0.5, "a_tensor": 3.0, "an_int": 7, "not_finite": None}
+
+
+@pytest.mark.parametrize("name", ["has space", "1st", "", None])
+def test_record_rejects_bad_names(name):
+    with pytest.raises(ValueError):
+        recording.record(name, 1.0)
+
+
+def test_record_rejects_non_scalars():
+    with pytest.raises(TypeError):
+        recording.record("vector", torch.ones(3))
+    with pytest.raises(TypeError):
+        recording.record("obj", object())
