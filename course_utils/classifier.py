@@ -30,13 +30,14 @@ __all__ = [
     "DigitClassifier",
     "load_classifier",
     "augment",
+    "junk_images",
     "train_classifier",
     "accuracy",
 ]
 
 WEIGHTS_FILE = "digit_classifier.pt"
 # SHA-256 of data/digit_classifier.pt, as written by scripts/train_classifier.py.
-CLASSIFIER_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+CLASSIFIER_SHA256 = "b996d238bd9aeeb862bb865869c23e845a517bf3cb05b1785246fb53963221f7"
 _FIX_HINT = (
     "Restore it with `git checkout -- data/digit_classifier.pt`, or retrain it "
     "with `python scripts/train_classifier.py` and record the new checksum as "
@@ -140,14 +141,56 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
     scale = uniform(0.9, 1.1)
     shift = torch.stack([uniform(-2.0, 2.0), uniform(-2.0, 2.0)], dim=1) / 14.0
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(
-        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)],
-        dim=1,
-    ).to(x)
+    row0 = torch.stack([cos, -sin, shift[:, 0]], dim=1)
+    row1 = torch.stack([sin, cos, shift[:, 1]], dim=1)
+    theta = torch.stack([row0, row1], dim=1).to(x)  # (N, 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     # grid_sample pads with 0; shift the background to 0 first, then back to -1.
     out = F.grid_sample(x + 1.0, grid, padding_mode="zeros", align_corners=False)
     return out - 1.0
+
+
+def junk_images(
+    n: int, generator: torch.Generator | None = None, digits: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Images that are not digits, (n, 1, 28, 28) in [-1, 1], for outlier exposure.
+
+    A mix of uniform noise, smooth random blobs, sparse speckle and, when real
+    `digits` are given, digits with their pixels shuffled (the same amount of
+    ink, no shape). The classifier learns to spread its probability over the
+    classes for these, so that noise and smudges from an untrained generator
+    do not count as confident digits. Introduced in 04_mode_collapse.
+    """
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator)
+
+    kinds = torch.randint(0, 4 if digits is not None else 3, (n,), generator=generator)
+    out = torch.empty(n, 1, 28, 28)
+    # 0: uniform noise at a random contrast around a random grey level
+    noise = rand(n, 1, 28, 28) * 2 - 1
+    level, amp = rand(n, 1, 1, 1) * 1.6 - 0.8, rand(n, 1, 1, 1) * 0.8 + 0.2
+    out[:] = (level + amp * noise).clamp(-1, 1)
+    # 1: smooth blobs: coarse noise (4x4 to 14x14) upsampled and thresholded
+    size = int(4 + rand(1).item() * 10)
+    coarse = F.interpolate(rand(n, 1, size, size), size=(28, 28), mode="bilinear")
+    cut = rand(n, 1, 1, 1) * 0.5 + 0.4
+    blobs = ((coarse - cut) * 6).clamp(0, 1) * 2 - 1
+    out[kinds == 1] = blobs[kinds == 1]
+    # 2: sparse speckle on a dark background
+    density = rand(n, 1, 1, 1) * 0.3 + 0.02
+    speckle = torch.where(rand(n, 1, 28, 28) < density, rand(n, 1, 28, 28) * 2 - 1, -1)
+    out[kinds == 2] = speckle[kinds == 2]
+    # 3: real digits with their pixels permuted
+    if digits is not None:
+        chosen = (kinds == 3).nonzero().flatten()
+        if len(chosen):
+            pick = torch.randint(0, len(digits), (len(chosen),), generator=generator)
+            source = digits[pick]
+            perm = torch.argsort(rand(len(chosen), 784), dim=1)
+            flat = source.reshape(len(chosen), 784).gather(1, perm)
+            out[chosen] = flat.reshape(-1, 1, 28, 28)
+    return out
 
 
 @torch.no_grad()
@@ -179,6 +222,8 @@ def train_classifier(
     lr: float = 2e-3,
     weight_decay: float = 1e-4,
     use_augment: bool = True,
+    junk_per_batch: int = 16,
+    junk_weight: float = 0.5,
     seed: int = 0,
     eval_images: torch.Tensor | None = None,
     eval_labels: torch.Tensor | None = None,
@@ -186,7 +231,10 @@ def train_classifier(
 ) -> DigitClassifier:
     """Train a fresh `DigitClassifier` on CPU tensors; return it in eval mode.
 
-    Adam with a cosine learning-rate decay, cross-entropy, light augmentation.
+    Adam with a cosine learning-rate decay, cross-entropy, light augmentation,
+    and outlier exposure: each batch also holds `junk_per_batch` non-digits
+    (`junk_images`) whose target is the uniform distribution over the classes,
+    weighted by `junk_weight`.
     Reproducible for a fixed seed, torch version and thread count (the script
     also turns on deterministic algorithms and uses one thread).
     Introduced in 04_mode_collapse (used by scripts/train_classifier.py).
@@ -209,7 +257,15 @@ def train_classifier(
             x, y = images[index], labels[index]
             if use_augment:
                 x = augment(x, generator)
-            loss = F.cross_entropy(model(x), y)
+            if junk_per_batch:
+                junk = junk_images(junk_per_batch, generator, images[index])
+                logits = model(torch.cat([x, junk]))
+                digit_loss = F.cross_entropy(logits[: len(x)], y)
+                # cross-entropy to the uniform distribution over the 10 classes
+                junk_loss = -F.log_softmax(logits[len(x) :], dim=1).mean()
+                loss = digit_loss + junk_weight * junk_loss
+            else:
+                loss = F.cross_entropy(model(x), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -217,7 +273,8 @@ def train_classifier(
             total += float(loss.detach()) * len(index)
         line = f"epoch {epoch:2d}  loss {total / len(images):.4f}"
         if eval_images is not None and eval_labels is not None:
-            line += f"  held-out accuracy {accuracy(model, eval_images, eval_labels):.4f}"
+            held_out = accuracy(model, eval_images, eval_labels)
+            line += f"  held-out accuracy {held_out:.4f}"
         if log is not None:
             log(f"{line}  ({time.perf_counter() - start:.1f} s)")
     return model.eval()

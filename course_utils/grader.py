@@ -34,7 +34,8 @@ from course_utils.paths import NOTEBOOKS_DIR
 
 __all__ = ["grade_paths", "grade_submission", "scan_exercise_source", "format_table"]
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Colour codes, raw or as escaped by the JUnit XML writer.
+_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
 _NBVAL_MARKER = re.compile(r"^\s*#\s*NBVAL_\w+.*$", re.MULTILINE)
 
 _DENIED_NAMES = {
@@ -199,9 +200,9 @@ def _explain(status: str, message: str) -> str:
         return "passed"
     if status == "skipped":
         return "not run: an earlier cell timed out"
-    m = re.search(r"ExerciseFailed: (.*)", message)
-    if m:
-        return m.group(1).strip()
+    found = re.findall(r"ExerciseFailed: (.*)", message)
+    if found:
+        return found[-1].strip()
     if "Timeout" in message or "timed out" in message:
         return "timed out"
     m = re.search(r"^(\w*(?:Error|Exception)): (.*)$", message, re.MULTILINE)

@@ -56,7 +56,10 @@ def list_notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 
 def find_notebook(name: str, directory: Path = NOTEBOOKS_DIR) -> Path:
-    """Find a notebook by file name, stem, or number prefix ("01", "01_minimax_game")."""
+    """Find a notebook by path, file name, stem or number ("01", "01_minimax_game")."""
+    as_path = Path(name)
+    if as_path.suffix == ".ipynb" and as_path.is_file():
+        return as_path
     candidates = list_notebooks(directory)
     stem = Path(name).name
     stem = stem[:-6] if stem.endswith(".ipynb") else stem

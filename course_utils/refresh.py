@@ -23,6 +23,7 @@ def strip_to_check_outputs(nb) -> int:
         nbtools.check_cell_index(nb, ex) for ex in nbtools.exercise_cells(nb)
     } - {None}
     for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("execution", None)  # timestamps would churn every diff
         if cell.cell_type != "code":
             continue
         if i in check_idx:

@@ -130,8 +130,8 @@ def build() -> tuple[bytes, dict]:
         "sha256": sha256(data),
         "bytes": len(data),
         "arrays": {
-            "images": {"dtype": "uint8", "shape": list(images.shape), "range": [0, 255]},
-            "labels": {"dtype": "uint8", "shape": list(labels.shape), "range": [0, 9]},
+            "images": {"dtype": "uint8", "shape": [5000, 28, 28], "range": [0, 255]},
+            "labels": {"dtype": "uint8", "shape": [5000], "range": [0, 9]},
         },
         "images_sha256": sha256(images.tobytes()),
         "labels_sha256": sha256(labels.tobytes()),

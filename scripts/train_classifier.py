@@ -31,7 +31,10 @@ from course_utils import classifier, data  # noqa: E402
 
 def state_bytes(model: torch.nn.Module) -> bytes:
     """Serialise a state_dict (float32, contiguous, CPU) to bytes."""
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    state = {
+        name: value.detach().cpu().contiguous().clone()
+        for name, value in model.state_dict().items()
+    }
     buf = io.BytesIO()
     torch.save(state, buf)
     return buf.getvalue()
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         top = torch.softmax(model(held_x), 1).max(1).values
     per_class = [float((pred[held_y == c] == c).float().mean()) for c in range(10)]
     confident = float((top > 0.9).float().mean())
-    print(f"held-out accuracy {acc:.4f} ({int(round(acc * len(held_y)))}/{len(held_y)})")
+    n_right = int(round(acc * len(held_y)))
+    print(f"held-out accuracy {acc:.4f} ({n_right}/{len(held_y)})")
     print(f"training took {seconds:.1f} s")
     if acc < 0.97:
         print("held-out accuracy below 0.97: not writing the weights")
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         "format": "torch.save(state_dict); load with weights_only=True",
         "architecture": "course_utils.classifier.DigitClassifier "
         "(conv 32, conv 32, hidden 64, 10 classes)",
+        "training": "Adam, cosine decay, augmentation (rotate, scale, shift), "
+        "outlier exposure (junk images with a uniform target)",
         "parameters": sum(p.numel() for p in model.parameters()),
         "trained_on": "bundled MNIST subset, train split (4,000 digits)",
         "data_sha256": data.MNIST_SHA256,
@@ -104,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = weights.with_suffix(".tmp")
     tmp.write_bytes(blob)
     os.replace(tmp, weights)
-    (args.out_dir / "digit_classifier.json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta_path = args.out_dir / "digit_classifier.json"
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {weights} and digit_classifier.json")
     if sha != classifier.CLASSIFIER_SHA256:
         print(

@@ -1,0 +1,369 @@
+"""Numbers that measure generated digits, all through the course's digit classifier.
+
+Introduced in 04_mode_collapse (class histogram, KL to uniform), extended in
+05_conditional_and_infogan (conditional and matched-code accuracy) and 06_dcgan
+(Frechet distance, confident share, `evaluate_images`).
+
+Every image argument is a tensor of shape (N, 1, 28, 28) (or (N, 28, 28)) with
+values in [-1, 1], the range of a Tanh generator and of `course_utils.data.mnist`;
+uint8 images are converted. The classifier runs in batches, without gradients,
+on `device` (default: the images' device); results come back on the CPU.
+
+A Frechet distance means little on its own: it depends on the feature network
+and shrinks with the sample size. Always show it next to
+`real_reference_fd`, the distance between two disjoint sets of real digits of
+the same sizes (`evaluate_images` returns both).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from course_utils import data
+from course_utils.classifier import load_classifier
+
+__all__ = [
+    "classifier_features",
+    "predict_proba",
+    "predict_labels",
+    "frechet_distance",
+    "real_reference_fd",
+    "confident_share",
+    "class_histogram",
+    "class_kl_uniform",
+    "conditional_accuracy",
+    "matched_code_accuracy",
+    "evaluate_images",
+]
+
+N_CLASSES = 10
+
+# (source, split, device) -> (features, logits) of that real split, CPU float32
+_REAL_OUTPUTS: dict[tuple[str, str, str], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+# --------------------------------------------------------------------- helpers
+def _as_images(images) -> torch.Tensor:
+    """Validate and normalise an image batch to float (N, 1, 28, 28) in [-1, 1]."""
+    if not torch.is_tensor(images):
+        images = torch.as_tensor(np.asarray(images))
+    x = images.detach()
+    if x.dtype == torch.uint8:
+        return data.images_to_float(x.cpu()).to(images.device)
+    if not x.is_floating_point():
+        raise TypeError(f"expected float images in [-1, 1] (or uint8), got {x.dtype}")
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+        raise ValueError(
+            f"expected images of shape (N, 1, 28, 28), got {tuple(images.shape)}"
+        )
+    if len(x) == 0:
+        raise ValueError("no images given")
+    if not torch.isfinite(x).all():
+        raise ValueError("images contain NaN or infinite values")
+    low, high = float(x.min()), float(x.max())
+    if low < -1.001 or high > 1.001:
+        raise ValueError(
+            f"images must lie in [-1, 1] (found {low:.3g}..{high:.3g}); "
+            "for [0, 1] images pass 2 * x - 1"
+        )
+    return x.float()
+
+
+def _classify(images, batch_size: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, 64), logits (N, 10)) of the classifier, float32 on CPU."""
+    x = _as_images(images)
+    device = torch.device(device) if device is not None else x.device
+    model = load_classifier(device)
+    features, logits = [], []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            f = model.features(x[start : start + batch_size].to(device))
+            features.append(f.float().cpu())
+            logits.append(model.head(f).float().cpu())  # eval mode: no dropout
+    return torch.cat(features), torch.cat(logits)
+
+
+def _labels_from(images_or_labels, batch_size: int = 500, device=None) -> np.ndarray:
+    """Integer labels: given directly (1-D) or predicted from images (3-D/4-D)."""
+    x = images_or_labels
+    if not torch.is_tensor(x):
+        x = torch.as_tensor(np.asarray(x))
+    if x.dim() == 1:
+        if x.is_floating_point() and not torch.equal(x, x.round()):
+            raise TypeError("labels must be integers")
+        labels = x.detach().cpu().numpy().astype(np.int64)
+        if len(labels) and (labels.min() < 0 or labels.max() >= N_CLASSES):
+            raise ValueError("labels must lie in 0..9")
+        return labels
+    return predict_labels(x, batch_size=batch_size, device=device).numpy()
+
+
+def _as_codes(codes) -> np.ndarray:
+    c = codes.detach().cpu().numpy() if torch.is_tensor(codes) else np.asarray(codes)
+    if c.ndim != 1:
+        raise ValueError(f"codes must be a 1-D array of integers, got shape {c.shape}")
+    if not np.array_equal(c, np.round(c)) or (len(c) and c.min() < 0):
+        raise ValueError("codes must be non-negative integers")
+    return c.astype(np.int64)
+
+
+# ---------------------------------------------------------- classifier outputs
+def classifier_features(images, batch_size: int = 500, device=None) -> torch.Tensor:
+    """Penultimate-layer features of the digit classifier, shape (N, 64), on CPU.
+
+    Introduced in 06_dcgan.
+    """
+    return _classify(images, batch_size, device)[0]
+
+
+def predict_proba(images, batch_size: int = 500, device=None) -> torch.Tensor:
+    """Class probabilities (softmax of the classifier), shape (N, 10), on CPU.
+
+    Introduced in 04_mode_collapse.
+    """
+    return F.softmax(_classify(images, batch_size, device)[1], dim=1)
+
+
+def predict_labels(images, batch_size: int = 500, device=None) -> torch.Tensor:
+    """The classifier's predicted digit for each image, int64 (N,), on CPU.
+
+    Introduced in 04_mode_collapse.
+    """
+    return _classify(images, batch_size, device)[1].argmax(dim=1)
+
+
+# ------------------------------------------------------------ Frechet distance
+def _sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix (via eigh)."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def _frechet_from_features(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("need at least two samples on each side")
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    # tr((A B)^1/2) = tr((A^1/2 B A^1/2)^1/2); the inner matrix is symmetric PSD,
+    # so its eigenvalues are real and >= 0 up to rounding: no imaginary parts.
+    root_a = _sqrtm_psd(cov_a)
+    inner = root_a @ cov_b @ root_a
+    eig = np.linalg.eigvalsh((inner + inner.T) / 2)
+    trace_sqrt = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    diff = mu_a - mu_b
+    value = float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_sqrt)
+    return max(value, 0.0)
+
+
+def _features_of(x, batch_size: int, device) -> np.ndarray:
+    t = x if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
+    if t.dim() == 2:  # already features (N, D)
+        return t.detach().cpu().double().numpy()
+    feats = classifier_features(t, batch_size=batch_size, device=device)
+    return feats.double().numpy()
+
+
+def frechet_distance(real, fake, batch_size: int = 500, device=None) -> float:
+    """Frechet distance between Gaussians fitted to two sets' classifier features.
+
+    FD = |mu_r - mu_f|^2 + tr(S_r + S_f - 2 (S_r^1/2 S_f S_r^1/2)^1/2), computed in
+    float64 with symmetric eigen-decompositions (no complex square roots). `real`
+    and `fake` are image batches, or (N, D) feature matrices already computed
+    with `classifier_features`. The value is biased upwards for small samples:
+    compare it only with `real_reference_fd` at the same sizes.
+    Introduced in 06_dcgan.
+    """
+    a = _features_of(real, batch_size, device)
+    b = _features_of(fake, batch_size, device)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}")
+    return _frechet_from_features(a, b)
+
+
+def _real_outputs(split: str, source: str, device) -> tuple[torch.Tensor, ...]:
+    """Cached (features, logits) of a real split, in `data.mnist` order."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    key = (source, split, str(dev))
+    if key not in _REAL_OUTPUTS:
+        images, _ = data.mnist(split, source=source)
+        _REAL_OUTPUTS[key] = _classify(images, 1000, dev)
+    return _REAL_OUTPUTS[key]
+
+
+def _real_sets(n_compare: int, n_real: int, seed: int, source: str, device):
+    """Disjoint real sets: a reference from the held-out split, a comparison set
+    from the training split, as ((features, logits), (features, logits)).
+
+    Drawn with a generator seeded by `seed` alone (the global RNGs are untouched).
+    """
+    held = _real_outputs("heldout", source, device)
+    train = _real_outputs("train", source, device)
+    n_held, n_train = len(held[0]), len(train[0])
+    if not 2 <= n_real <= n_held:
+        raise ValueError(
+            f"n_real must be between 2 and {n_held} (the {source} held-out "
+            f"split), got {n_real}"
+        )
+    if not 2 <= n_compare <= n_train:
+        raise ValueError(
+            f"need between 2 and {n_train} samples to compare (the {source} "
+            f"training split), got {n_compare}"
+        )
+    rng = np.random.default_rng(seed)
+    ref = torch.from_numpy(np.sort(rng.choice(n_held, n_real, replace=False)))
+    cmp = torch.from_numpy(np.sort(rng.choice(n_train, n_compare, replace=False)))
+    return (held[0][ref], held[1][ref]), (train[0][cmp], train[1][cmp])
+
+
+def real_reference_fd(
+    n: int = 1000,
+    seed: int = 0,
+    n_real: int | None = None,
+    source: str = "bundled",
+    device=None,
+) -> float:
+    """The Frechet distance between two disjoint sets of real digits.
+
+    `n` digits drawn from the training split against `n_real` (default `n`)
+    digits from the held-out split, the same reference set `evaluate_images`
+    compares generated digits with. This is the floor a perfect generator
+    would reach with samples of that size; show it next to every FD. With the
+    bundled data `n_real` is at most 1,000 and `n` at most 4,000.
+    Introduced in 06_dcgan.
+    """
+    n_real = n if n_real is None else n_real
+    (ref, _), (cmp, _) = _real_sets(n, n_real, seed, source, device)
+    return _frechet_from_features(ref.double().numpy(), cmp.double().numpy())
+
+
+# ---------------------------------------------------------- class statistics
+def confident_share(
+    images, threshold: float = 0.9, batch_size: int = 500, device=None
+) -> float:
+    """Share of images whose top class probability exceeds `threshold`.
+
+    Real held-out digits score about 0.95; noise and smudges score low.
+    Introduced in 06_dcgan.
+    """
+    top = predict_proba(images, batch_size=batch_size, device=device).max(dim=1).values
+    return float((top > threshold).double().mean())
+
+
+def class_histogram(
+    images_or_labels, normalize: bool = False, batch_size: int = 500, device=None
+) -> np.ndarray:
+    """Counts (or with `normalize`, proportions) of the 10 predicted classes.
+
+    Takes images (classified here) or integer labels already predicted.
+    Introduced in 04_mode_collapse.
+    """
+    labels = _labels_from(images_or_labels, batch_size, device)
+    counts = np.bincount(labels, minlength=N_CLASSES)
+    if normalize:
+        return counts / max(counts.sum(), 1)
+    return counts
+
+
+def class_kl_uniform(images_or_labels, batch_size: int = 500, device=None) -> float:
+    """KL(predicted-class histogram || uniform over 10 digits), in nats.
+
+    0 for perfectly balanced classes, log(10) = 2.303 when every image is the
+    same digit (total mode collapse). Empty classes contribute 0 (0 log 0 = 0).
+    Introduced in 04_mode_collapse.
+    """
+    p = class_histogram(images_or_labels, True, batch_size, device)
+    nonzero = p > 0
+    return float(np.sum(p[nonzero] * np.log(p[nonzero] * N_CLASSES)))
+
+
+def conditional_accuracy(
+    images, requested_labels, batch_size: int = 500, device=None
+) -> float:
+    """Share of images the classifier assigns to the class they were asked for.
+
+    Introduced in 05_conditional_and_infogan.
+    """
+    wanted = _labels_from(requested_labels)
+    predicted = _labels_from(images, batch_size, device)
+    if len(wanted) != len(predicted):
+        raise ValueError(f"{len(predicted)} images but {len(wanted)} requested labels")
+    return float(np.mean(predicted == wanted))
+
+
+def matched_code_accuracy(
+    codes,
+    images_or_labels,
+    return_mapping: bool = False,
+    batch_size: int = 500,
+    device=None,
+):
+    """Accuracy of a discrete code as a digit label, after the best matching.
+
+    InfoGAN's categorical code has no reason to call digit 3 "code 3": this
+    finds the one-to-one assignment of codes to classes that maximises the
+    number of agreements (Hungarian algorithm, scipy's linear_sum_assignment)
+    and returns the share of samples it gets right. `images_or_labels` are the
+    generated images (classified here) or their labels. With
+    `return_mapping=True` returns (accuracy, {code: class}).
+    Introduced in 05_conditional_and_infogan.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    c = _as_codes(codes)
+    labels = _labels_from(images_or_labels, batch_size, device)
+    if len(c) != len(labels):
+        raise ValueError(f"{len(c)} codes but {len(labels)} images/labels")
+    n_codes = int(c.max()) + 1 if len(c) else 0
+    table = np.zeros((n_codes, N_CLASSES), dtype=np.int64)
+    np.add.at(table, (c, labels), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    accuracy = float(table[rows, cols].sum() / max(len(c), 1))
+    if return_mapping:
+        return accuracy, {int(r): int(k) for r, k in zip(rows, cols)}
+    return accuracy
+
+
+# ----------------------------------------------------------------- one call
+def evaluate_images(
+    fake,
+    n_real: int = 1000,
+    seed: int = 0,
+    source: str = "bundled",
+    batch_size: int = 500,
+    device=None,
+) -> dict[str, float]:
+    """All image numbers for a batch of generated digits, next to real references.
+
+    Generated features are compared with `n_real` held-out real digits; the
+    reference is the same comparison made with len(fake) real training digits
+    instead (`real_reference_fd`). Returns a dict with fd_generated,
+    fd_real_reference, confident_share_generated, confident_share_real,
+    class_kl_uniform, class_kl_uniform_real, n_generated and n_real (the
+    "real" shares are those of the held-out reference digits).
+    Introduced in 06_dcgan.
+    """
+    feats, logits = _classify(fake, batch_size, device)
+    (ref, ref_logits), (cmp, _) = _real_sets(len(feats), n_real, seed, source, device)
+    ref_np = ref.double().numpy()
+
+    def confident(lg: torch.Tensor) -> float:
+        return float((F.softmax(lg, dim=1).max(dim=1).values > 0.9).double().mean())
+
+    return {
+        "n_generated": len(feats),
+        "n_real": n_real,
+        "fd_generated": _frechet_from_features(ref_np, feats.double().numpy()),
+        "fd_real_reference": _frechet_from_features(ref_np, cmp.double().numpy()),
+        "confident_share_generated": confident(logits),
+        "confident_share_real": confident(ref_logits),
+        "class_kl_uniform": class_kl_uniform(logits.argmax(dim=1)),
+        "class_kl_uniform_real": class_kl_uniform(ref_logits.argmax(dim=1)),
+    }
+
+
+# Metrics on other kinds of data (toy distributions, ...) may follow below.

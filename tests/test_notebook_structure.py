@@ -1,0 +1,83 @@
+"""Every course notebook follows the conventions the tools rely on."""
+
+import ast
+import re
+
+import pytest
+
+from course_utils import checks
+from course_utils import notebooks as nbtools
+from course_utils.grader import scan_exercise_source
+
+NOTEBOOKS = nbtools.list_notebooks()
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell(path):
+    nb = nbtools.read(path)
+    defaults = nbtools.parameter_defaults(nb)
+    assert type(defaults.get("SEED")) is int
+    assert defaults.get("QUICK") is False
+    assert all(name.isupper() for name in defaults)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercises_have_check_cells_with_stored_output(path):
+    nb = nbtools.read(path)
+    exercises = nbtools.exercise_cells(nb)
+    assert len(exercises) >= 2, "every notebook has exercises"
+    number = path.name[:2].lstrip("0")
+    for ex_id, idx in exercises.items():
+        assert ex_id.split(".")[0] == number, f"exercise {ex_id} in {path.name}"
+        assert ex_id in checks.registered(), f"no checker for exercise {ex_id}"
+        check_idx = nbtools.check_cell_index(nb, ex_id)
+        assert check_idx is not None and check_idx > idx
+        # The check cell is the next code cell after the exercise.
+        between = [c for c in nb.cells[idx + 1:check_idx] if c.cell_type == "code"]
+        assert between == []
+        cell = nb.cells[check_idx]
+        assert cell.source.splitlines()[0] == nbtools.CHECK_MARKER
+        assert cell.execution_count is not None, "nbval skips cells never run"
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert [o.output_type for o in cell.outputs] == ["stream"]
+        assert text.startswith(f"Exercise {ex_id} passed: ") and text.count("\n") == 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_outputs_besides_check_cells(path):
+    nb = nbtools.read(path)
+    checks_idx = {nbtools.check_cell_index(nb, e) for e in nbtools.exercise_cells(nb)}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and i not in checks_idx:
+            assert cell.outputs == [], f"cell {i} keeps outputs"
+    assert path.stat().st_size < 300_000
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_solutions_parse_and_pass_the_grader_scan(path):
+    nb = nbtools.read(path)
+    for ex_id, idx in nbtools.exercise_cells(nb).items():
+        source = nb.cells[idx].source
+        ast.parse(source)
+        assert nbtools.BEGIN in source and nbtools.END in source
+        assert scan_exercise_source(source) is None, ex_id
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_skeleton(path):
+    nb = nbtools.read(path)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].source.startswith("# ")
+    for heading in ("Learning objectives", "## Summary", "Further exercises"):
+        assert heading in text, heading
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "import *" not in cell.source
+            assert max(map(len, cell.source.splitlines() or [""])) <= 88

@@ -1,0 +1,74 @@
+"""``python -m course_utils run``: the course's headless execution and report."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "course_utils", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def broken_notebook(tmp_path_factory):
+    path = tmp_path_factory.mktemp("nbs") / "99_broken.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params_cell = nbformat.v4.new_code_cell("SEED = 0\nQUICK = False")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [params_cell,
+                nbformat.v4.new_code_cell("from course_utils import record\n"
+                                          "record('before_failure', 1.0)"),
+                nbformat.v4.new_code_cell("raise ValueError('this cell is broken')")]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_run_writes_report_and_continues_after_a_failure(tmp_path, broken_notebook):
+    out = tmp_path / "build"
+    proc = run_cli("run", str(broken_notebook), "01", "-p", "QUICK", "true",
+                   "--out", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    broken, first = report["notebooks"]
+    assert broken["name"] == "99_broken" and broken["status"] == "failed"
+    assert "cell 3" in broken["error"] and "ValueError: this cell is broken" in broken["error"]
+    assert broken["metrics"] == {"before_failure": 1.0}
+    assert first["name"] == "01_minimax_game" and first["status"] == "ok"
+    assert first["error"] is None and first["parameters"] == {"QUICK": True}
+    assert first["seconds"] > 0
+    assert abs(first["metrics"]["value_at_equilibrium"] + 1.3862944) < 1e-5
+    assert (out / "01_minimax_game.ipynb").exists()
+    md = (out / "report.md").read_text()
+    assert "| 01_minimax_game | ok |" in md and "## Failures" in md
+
+
+def test_bad_parameters_are_refused_before_running(tmp_path):
+    proc = run_cli("run", "01", "-p", "NOT_A_PARAM", "1", "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert "has no parameter NOT_A_PARAM" in proc.stderr
+    assert not (tmp_path / "report.json").exists()
+    proc = run_cli("run", "no_such_notebook", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "no course notebook" in proc.stderr
+
+
+def test_parameter_validation_inside_the_notebook_is_reported(tmp_path):
+    proc = run_cli("run", "01", "-p", "K", "0", "--out", str(tmp_path))
+    assert proc.returncode == 1
+    entry = json.loads((tmp_path / "report.json").read_text())["notebooks"][0]
+    assert "ParameterError: K must be an int in [1, 20], got 0" in entry["error"]
+
+
+def test_values_are_read_as_yaml():
+    from course_utils.cli import _parse_value
+
+    assert _parse_value("false") is False
+    assert _parse_value("007") == 7
+    assert _parse_value("1e-3") == 1e-3
+    assert _parse_value("[32, 64]") == [32, 64]
+    assert _parse_value("cpu") == "cpu"
