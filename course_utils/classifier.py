@@ -44,8 +44,8 @@ _FIX_HINT = (
     "CLASSIFIER_SHA256 in course_utils/classifier.py."
 )
 
-# (path, size, mtime_ns, device) -> model
-_MODEL_CACHE: dict[tuple, "DigitClassifier"] = {}
+# (path, size, mtime_ns, expected sha, device) -> model
+_MODEL_CACHE: dict[tuple, DigitClassifier] = {}
 
 
 class DigitClassifier(nn.Module):
@@ -88,7 +88,10 @@ class DigitClassifier(nn.Module):
 
 
 def default_weights_path() -> Path:
-    """`data/digit_classifier.pt` (or under `$COURSE_DATA_DIR`)."""
+    """`data/digit_classifier.pt` (or under `$COURSE_DATA_DIR`).
+
+    Introduced in 04_mode_collapse.
+    """
     return Path(paths.DATA_DIR) / WEIGHTS_FILE
 
 
@@ -236,45 +239,48 @@ def train_classifier(
     (`junk_images`) whose target is the uniform distribution over the classes,
     weighted by `junk_weight`.
     Reproducible for a fixed seed, torch version and thread count (the script
-    also turns on deterministic algorithms and uses one thread).
+    also turns on deterministic algorithms and uses one thread); torch's global
+    random state is left as it was.
     Introduced in 04_mode_collapse (used by scripts/train_classifier.py).
     """
-    torch.manual_seed(seed)  # initialisation and dropout
-    generator = torch.Generator().manual_seed(seed)  # batch order, augmentation
-    model = DigitClassifier()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(images) / batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=epochs * steps_per_epoch
-    )
-    start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(images), generator=generator)
-        total = 0.0
-        for i in range(0, len(images), batch_size):
-            index = order[i : i + batch_size]
-            x, y = images[index], labels[index]
-            if use_augment:
-                x = augment(x, generator)
-            if junk_per_batch:
-                junk = junk_images(junk_per_batch, generator, images[index])
-                logits = model(torch.cat([x, junk]))
-                digit_loss = F.cross_entropy(logits[: len(x)], y)
-                # cross-entropy to the uniform distribution over the 10 classes
-                junk_loss = -F.log_softmax(logits[len(x) :], dim=1).mean()
-                loss = digit_loss + junk_weight * junk_loss
-            else:
-                loss = F.cross_entropy(model(x), y)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += float(loss.detach()) * len(index)
-        line = f"epoch {epoch:2d}  loss {total / len(images):.4f}"
-        if eval_images is not None and eval_labels is not None:
-            held_out = accuracy(model, eval_images, eval_labels)
-            line += f"  held-out accuracy {held_out:.4f}"
-        if log is not None:
-            log(f"{line}  ({time.perf_counter() - start:.1f} s)")
+    # Work on a private copy of torch's global RNG: seeded here, restored after.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # initialisation and dropout
+        generator = torch.Generator().manual_seed(seed)  # batch order, augmentation
+        model = DigitClassifier()
+        optimiser = torch.optim.Adam(
+            model.parameters(), lr=lr, weight_decay=weight_decay
+        )
+        n_steps = epochs * math.ceil(len(images) / batch_size)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, n_steps)
+        start = time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            model.train()
+            order = torch.randperm(len(images), generator=generator)
+            total = 0.0
+            for i in range(0, len(images), batch_size):
+                index = order[i : i + batch_size]
+                x, y = images[index], labels[index]
+                if use_augment:
+                    x = augment(x, generator)
+                if junk_per_batch:
+                    junk = junk_images(junk_per_batch, generator, images[index])
+                    logits = model(torch.cat([x, junk]))
+                    digit_loss = F.cross_entropy(logits[: len(x)], y)
+                    # cross-entropy to the uniform distribution over the classes
+                    junk_loss = -F.log_softmax(logits[len(x) :], dim=1).mean()
+                    loss = digit_loss + junk_weight * junk_loss
+                else:
+                    loss = F.cross_entropy(model(x), y)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total += float(loss.detach()) * len(index)
+            line = f"epoch {epoch:2d}  loss {total / len(images):.4f}"
+            if eval_images is not None and eval_labels is not None:
+                held_out = accuracy(model, eval_images, eval_labels)
+                line += f"  held-out accuracy {held_out:.4f}"
+            if log is not None:
+                log(f"{line}  ({time.perf_counter() - start:.1f} s)")
     return model.eval()

@@ -63,7 +63,10 @@ _BUNDLED_CACHE: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
 class ChecksumError(RuntimeError):
-    """A shipped file's SHA-256 differs from the value recorded in the repository."""
+    """A shipped file's SHA-256 differs from the one recorded in the repository.
+
+    Introduced in 04_mode_collapse.
+    """
 
 
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:

@@ -324,7 +324,7 @@ def matched_code_accuracy(
     rows, cols = linear_sum_assignment(table, maximize=True)
     accuracy = float(table[rows, cols].sum() / max(len(c), 1))
     if return_mapping:
-        return accuracy, {int(r): int(k) for r, k in zip(rows, cols)}
+        return accuracy, {int(r): int(k) for r, k in zip(rows, cols, strict=True)}
     return accuracy
 
 

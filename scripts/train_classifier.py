@@ -115,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {weights} and digit_classifier.json")
     if sha != classifier.CLASSIFIER_SHA256:
         print(
-            "NOTE: set CLASSIFIER_SHA256 in course_utils/classifier.py to\n"
-            f'    "{sha}"'
+            f'NOTE: set CLASSIFIER_SHA256 in course_utils/classifier.py to\n    "{sha}"'
         )
     return 0
 
