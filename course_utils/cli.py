@@ -1,6 +1,7 @@
 """The course's command line.
 
     python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
+    python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
     python -m course_utils release [--out DIR]
     python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
     python -m course_utils refresh NOTEBOOK...
@@ -56,6 +57,31 @@ def cmd_run(args) -> int:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_sweep(args) -> int:
+    from course_utils.runner import run_sweep
+
+    grid = {}
+    for spec in args.grid:
+        if len(spec) < 2:
+            print("error: --grid takes a NAME and at least one VALUE", file=sys.stderr)
+            return 2
+        grid[spec[0]] = [_parse_value(v) for v in spec[1:]]
+    fixed = {name: _parse_value(value) for name, value in args.param or []}
+    for name in list(grid) + list(fixed):
+        if not name.isupper():
+            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            return 2
+    out = Path(args.out)
+    try:
+        report = run_sweep(args.notebook, grid, fixed, out, cell_timeout=args.cell_timeout)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print((out / "sweep.md").read_text())
+    print(f"Runs: {out / 'report.json'}; table: {out / 'sweep.md'}")
+    return 1 if any(e["status"] != "ok" for e in report["notebooks"]) else 0
 
 
 def cmd_release(args) -> int:
@@ -124,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=str(BUILD_DIR), help="output folder (default: build/)")
     run.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
     run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser("sweep", help="run one notebook over a grid of parameters")
+    sweep.add_argument("notebook")
+    sweep.add_argument("-g", "--grid", nargs="+", action="append", required=True,
+                       metavar="NAME VALUE", help="a parameter and the values to try")
+    sweep.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="a parameter fixed for every run")
+    sweep.add_argument("--out", default=str(BUILD_DIR / "sweep"))
+    sweep.add_argument("--cell-timeout", type=int, default=1800)
+    sweep.set_defaults(func=cmd_sweep)
 
     rel = sub.add_parser("release", help="write student versions (solutions removed)")
     rel.add_argument("--out", default=str(BUILD_DIR / "student"))

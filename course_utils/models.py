@@ -113,3 +113,78 @@ def mlp_discriminator(
     if sigmoid:
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)
+
+
+# --------------------------------------------------------------------- DCGAN
+# Introduced in 06_dcgan, reused by the image notebooks after it (LSGAN, WGAN).
+# Both builders follow the DCGAN rules (Radford et al., 2015) for 28 x 28 images:
+# strided convolutions instead of pooling, transposed convolutions in the
+# generator, batch norm, ReLU in G with a Tanh output, LeakyReLU(0.2) in D.
+
+__all__ += ["dcgan_generator", "dcgan_discriminator", "dcgan_weights_init"]
+
+
+def dcgan_generator(
+    latent_dim: int = 100, width: int = 64, channels: int = 1
+) -> nn.Sequential:
+    """The course's DCGAN generator: noise (N, latent_dim) -> images (N, C, 28, 28).
+
+    ``width`` is the number of feature maps at 14 x 14; the 7 x 7 stage has twice
+    as many. The first layer is a transposed convolution with a 7 x 7 kernel on
+    the 1 x 1 "image" z, i.e. DCGAN's projection of z to a small stack of
+    feature maps; two stride-2 transposed convolutions then double the size
+    twice. Outputs lie in [-1, 1] (Tanh), the range of ``data.mnist``. The
+    architecture is the one 06_dcgan builds layer by layer.
+    """
+    _check_sizes("latent_dim", latent_dim)
+    _check_sizes("width", width)
+    _check_sizes("channels", channels)
+    return nn.Sequential(
+        nn.Unflatten(1, (latent_dim, 1, 1)),  # (N, latent_dim, 1, 1)
+        nn.ConvTranspose2d(latent_dim, 2 * width, 7, 1, 0, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * width),
+        nn.ReLU(),
+        nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),  # (N, w, 14, 14)
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.ConvTranspose2d(width, channels, 4, 2, 1),  # (N, C, 28, 28)
+        nn.Tanh(),
+    )
+
+
+def dcgan_discriminator(width: int = 64, channels: int = 1) -> nn.Sequential:
+    """The course's DCGAN discriminator: images (N, C, 28, 28) -> logits (N, 1).
+
+    Two stride-2 convolutions halve the size twice (``width`` then ``2 * width``
+    feature maps), with LeakyReLU(0.2) and batch norm on the second (DCGAN leaves
+    the input layer without it); a last 7 x 7 convolution reads the whole map
+    and returns one logit per image. Pair it with the logit losses of
+    :mod:`course_utils.losses`. Introduced in 06_dcgan.
+    """
+    _check_sizes("width", width)
+    _check_sizes("channels", channels)
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 4, 2, 1),  # (N, w, 14, 14)
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * width),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * width, 1, 7, 1, 0),  # (N, 1, 1, 1)
+        nn.Flatten(),  # (N, 1)
+    )
+
+
+def dcgan_weights_init(module: nn.Module) -> None:
+    """DCGAN's initialisation, for ``net.apply(dcgan_weights_init)``.
+
+    Convolution and transposed-convolution weights are drawn from N(0, 0.02^2),
+    batch-norm scales from N(1, 0.02^2); their biases are set to 0. Other
+    modules are left alone. Introduced in 06_dcgan.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

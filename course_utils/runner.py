@@ -44,8 +44,14 @@ def run_notebooks(
     *,
     cell_timeout: int | None = 1800,
     log=print,
+    suffix: str = "",
+    report: dict | None = None,
 ) -> dict:
-    """Execute the named notebooks (all by default) and return the report dict."""
+    """Execute the named notebooks (all by default) and return the report dict.
+
+    ``suffix`` is added to each executed notebook's file name (sweeps use it);
+    ``report`` is an existing report to append to.
+    """
     import papermill as pm
 
     paths = (
@@ -66,10 +72,13 @@ def run_notebooks(
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_dir = out_dir / "metrics"
     metrics_dir.mkdir(exist_ok=True)
-    report = {"notebooks": []}
+    report = report if report is not None else {"notebooks": []}
     for number, path in enumerate(paths, 1):
-        log(f"[{number}/{len(paths)}] {path.stem} ...", flush=True)
-        metrics_file = metrics_dir / f"{path.stem}.json"
+        shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+        log(f"[{number}/{len(paths)}] {path.stem}" + (f" ({shown})" if shown else "")
+            + " ...", flush=True)
+        out_name = f"{path.stem}{suffix}.ipynb"
+        metrics_file = metrics_dir / f"{path.stem}{suffix}.json"
         metrics_file.unlink(missing_ok=True)
         entry = {
             "name": path.stem,
@@ -78,7 +87,7 @@ def run_notebooks(
             "parameters": dict(parameters),
             "metrics": {},
             "error": None,
-            "output": str(out_dir / path.name),
+            "output": str(out_dir / out_name),
         }
         old = os.environ.get(ENV_VAR)
         os.environ[ENV_VAR] = str(metrics_file.resolve())
@@ -86,7 +95,7 @@ def run_notebooks(
         try:
             pm.execute_notebook(
                 str(path),
-                str(out_dir / path.name),
+                str(out_dir / out_name),
                 parameters=parameters,
                 kernel_name="python3",
                 cwd=str(path.parent),
@@ -155,3 +164,37 @@ def write_report(report: dict, out_dir: Path) -> None:
 
 def default_out_dir() -> Path:
     return REPO_DIR / "build"
+
+
+def run_sweep(name: str, grid: dict, fixed: dict, out_dir: Path, *, log=print,
+              cell_timeout: int | None = 1800) -> dict:
+    """Run one notebook over the product of ``grid`` (name -> list of values).
+
+    Every run is a row of ``report.json``; ``sweep.md`` tabulates the grid's
+    parameters against every recorded metric.
+    """
+    import itertools
+
+    names = list(grid)
+    combos = list(itertools.product(*(grid[n] for n in names)))
+    report = {"notebooks": []}
+    for i, values in enumerate(combos, 1):
+        parameters = dict(fixed)
+        parameters.update(zip(names, values))
+        log(f"run {i}/{len(combos)}", flush=True)
+        run_notebooks([name], parameters, out_dir, log=log, cell_timeout=cell_timeout,
+                      suffix=f"__run{i:03d}", report=report)
+    write_sweep_table(report, names, Path(out_dir))
+    return report
+
+
+def write_sweep_table(report: dict, names: list, out_dir: Path) -> None:
+    metric_names = sorted({m for e in report["notebooks"] for m in e["metrics"]})
+    header = names + ["status", "seconds"] + metric_names
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for e in report["notebooks"]:
+        row = [_fmt(e["parameters"].get(n)) for n in names]
+        row += [e["status"], _fmt(e["seconds"])]
+        row += [_fmt(e["metrics"].get(m, "-")) for m in metric_names]
+        lines.append("| " + " | ".join(row) + " |")
+    (Path(out_dir) / "sweep.md").write_text("\n".join(lines) + "\n")

@@ -72,3 +72,17 @@ def test_values_are_read_as_yaml():
     assert _parse_value("1e-3") == 1e-3
     assert _parse_value("[32, 64]") == [32, 64]
     assert _parse_value("cpu") == "cpu"
+
+
+def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path):
+    proc = run_cli("sweep", "01", "-g", "STEP_SIZE", "0.1", "0.5", "-p", "QUICK", "true",
+                   "-p", "NUM_STEPS", "20", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads((tmp_path / "report.json").read_text())["notebooks"]
+    assert [r["parameters"]["STEP_SIZE"] for r in runs] == [0.1, 0.5]
+    radii = [r["metrics"]["bilinear_radius_simultaneous"] for r in runs]
+    # 60 steps at h: the radius is (1 + h^2)^30
+    assert abs(radii[0] - 1.01**30) < 1e-9 and abs(radii[1] - 1.25**30) < 1e-6
+    table = (tmp_path / "sweep.md").read_text()
+    assert table.splitlines()[0].startswith("| STEP_SIZE | status | seconds |")
+    assert len(table.splitlines()) == 4
