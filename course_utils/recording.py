@@ -43,8 +43,8 @@ def _plain(value):
     )
 
 
-def record(name: str, value) -> object:
-    """Record ``value`` under ``name`` for the course report and return it.
+def record(name: str, value) -> None:
+    """Record ``value`` under ``name`` for the course report.
 
     Non-finite floats are stored as ``null``. Introduced in 01_minimax_game.
     """
@@ -65,7 +65,6 @@ def record(name: str, value) -> object:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
         tmp.replace(path)
-    return value
 
 
 def recorded() -> dict[str, object]:
