@@ -58,7 +58,8 @@ def quadrature_grid(
     upper: Optional[float] = None,
     num_points: int = DEFAULT_POINTS,
 ) -> torch.Tensor:
-    """A uniform float64 grid over ``[lower, upper]`` (default: the densities' bounds)."""
+    """A uniform float64 grid over ``[lower, upper]``, by default the densities'
+    ``bounds()``."""
     if lower is None or upper is None:
         lo, hi = _bounds_of(*densities)
         lower = lo if lower is None else lower
@@ -67,7 +68,9 @@ def quadrature_grid(
         raise ValueError(f"need lower < upper, got [{lower}, {upper}]")
     if num_points < 3:
         raise ValueError(f"num_points must be >= 3, got {num_points}")
-    return torch.linspace(float(lower), float(upper), int(num_points), dtype=torch.float64)
+    return torch.linspace(
+        float(lower), float(upper), int(num_points), dtype=torch.float64
+    )
 
 
 def integrate(values: torch.Tensor, x: torch.Tensor) -> float:
@@ -79,11 +82,20 @@ def _pdf_values(p: Density, x: torch.Tensor) -> torch.Tensor:
     values = torch.as_tensor(p(x), dtype=torch.float64)
     if values.shape != x.shape:
         raise ValueError(
-            f"a density returned shape {tuple(values.shape)} for {tuple(x.shape)} points"
+            f"a density returned shape {tuple(values.shape)} for "
+            f"{tuple(x.shape)} points"
         )
     if bool((values < 0).any()) or not bool(torch.isfinite(values).all()):
         raise ValueError("a density returned negative or non-finite values")
     return values
+
+
+def _log_values(p: Density, x: torch.Tensor) -> torch.Tensor:
+    """log p(x), from the density's ``log_pdf`` when it has one (no underflow)."""
+    owner = getattr(p, "__self__", p)
+    if hasattr(owner, "log_pdf"):
+        return torch.as_tensor(owner.log_pdf(x), dtype=torch.float64)
+    return torch.log(_pdf_values(p, x))
 
 
 def kl_divergence(
@@ -97,13 +109,16 @@ def kl_divergence(
     """KL(p || q) = integral of p log(p / q), in nats, by quadrature.
 
     ``0 log(0 / q) = 0``; where p > 0 and q = 0 the divergence is infinite and
-    ``math.inf`` is returned. Introduced in 02_optimal_discriminator.
+    ``math.inf`` is returned. Densities with a ``log_pdf`` method (the ones of
+    :mod:`course_utils.toy`) are evaluated in log space, so far tails do not
+    underflow to 0. Introduced in 02_optimal_discriminator.
     """
     x = quadrature_grid(p, q, lower=lower, upper=upper, num_points=num_points)
-    px, qx = _pdf_values(p, x), _pdf_values(q, x)
-    if bool(((px > 0) & (qx == 0)).any()):
+    px = _pdf_values(p, x)
+    log_p, log_q = _log_values(p, x), _log_values(q, x)
+    if bool(((px > 0) & torch.isneginf(log_q)).any()):
         return math.inf
-    integrand = torch.xlogy(px, px) - torch.xlogy(px, qx)
+    integrand = torch.where(px > 0, px * (log_p - log_q), torch.zeros_like(px))
     return integrate(integrand, x)
 
 
@@ -146,15 +161,19 @@ def value_function(
     p_g: Density,
     D: Union[Density, str] = "optimal",
     *,
+    logits: bool = False,
     lower: Optional[float] = None,
     upper: Optional[float] = None,
     num_points: int = DEFAULT_POINTS,
 ) -> float:
     """V(D, G) = integral of p_data log D + p_g log(1 - D), by quadrature.
 
-    ``D`` maps points to probabilities in [0, 1]; the default ``"optimal"``
-    uses D* (then V = -log 4 + 2 JSD). Terms with zero density weight count as
-    0 even where log D is -inf. Introduced in 02_optimal_discriminator.
+    ``D`` maps points to probabilities in [0, 1]; with ``logits=True`` it maps
+    them to logits t (D = sigmoid(t)), and log D = -softplus(-t),
+    log(1 - D) = -softplus(t) are computed without rounding D to 0 or 1. The
+    default ``"optimal"`` uses D* in closed form (then V = -log 4 + 2 JSD).
+    Terms with zero density weight count as 0 even where log D is -inf.
+    Introduced in 02_optimal_discriminator.
     """
     x = quadrature_grid(p_data, p_g, lower=lower, upper=upper, num_points=num_points)
     a, b = _pdf_values(p_data, x), _pdf_values(p_g, x)
@@ -170,10 +189,19 @@ def value_function(
     else:
         d = torch.as_tensor(D(x), dtype=torch.float64)
         if d.shape != x.shape:
-            raise ValueError(f"D returned shape {tuple(d.shape)} for {tuple(x.shape)} points")
-        if bool(((d < 0) | (d > 1)).any()):
-            raise ValueError("D must return probabilities in [0, 1]")
-        integrand = torch.xlogy(a, d) + torch.xlogy(b, 1.0 - d)
+            raise ValueError(
+                f"D returned shape {tuple(d.shape)} for {tuple(x.shape)} points"
+            )
+        if logits:
+            log_d = -torch.nn.functional.softplus(-d)
+            log_1md = -torch.nn.functional.softplus(d)
+            integrand = torch.where(a > 0, a * log_d, 0.0) + torch.where(
+                b > 0, b * log_1md, 0.0
+            )
+        else:
+            if bool(((d < 0) | (d > 1)).any()):
+                raise ValueError("D must return probabilities in [0, 1]")
+            integrand = torch.xlogy(a, d) + torch.xlogy(b, 1.0 - d)
         if not bool(torch.isfinite(integrand).all()):
             return -math.inf
     return integrate(integrand, x)

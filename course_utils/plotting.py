@@ -190,3 +190,287 @@ def plot_trajectories(
         ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Toy-data plots (02_optimal_discriminator, 03_point_cloud_gan)
+# ---------------------------------------------------------------------------
+
+__all__ += [
+    "plot_densities",
+    "decision_surface",
+    "plot_decision_surface",
+    "plot_training_frames",
+    "animate_training",
+]
+
+_DENSITY_STYLES = ({"color": "black", "ls": ":"}, {"color": "tab:green"})
+_D_STYLES = ({"color": "tab:blue", "ls": "--"}, {"color": "tab:orange", "ls": "-"})
+
+
+def plot_densities(
+    x,
+    densities: dict,
+    discriminators: Optional[dict] = None,
+    *,
+    title: Optional[str] = None,
+    ax=None,
+    shade: Optional[tuple] = None,
+    shade_label: str = "bulk of the data",
+    styles: Optional[dict] = None,
+    legend: bool = True,
+    legend_loc: str = "upper left",
+):
+    """1-D densities (left axis) with discriminator curves D(x) (right axis, [0, 1]).
+
+    ``densities`` and ``discriminators`` map a legend label to values at ``x``.
+    The first two densities are drawn like Goodfellow's figure 1 (data dotted
+    black, generator green) and the first discriminator dashed blue; ``styles``
+    overrides any curve's ``ax.plot`` keywords by label. ``shade=(lo, hi)``
+    shades an interval, for example the region holding 99% of the mass. A dotted
+    grey line marks D = 1/2. Introduced in 02_optimal_discriminator.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    else:
+        fig = ax.figure
+    x = _to_numpy(x)
+    styles = styles or {}
+    handles = []
+    for i, (label, y) in enumerate(densities.items()):
+        style = dict(_DENSITY_STYLES[i]) if i < len(_DENSITY_STYLES) else {}
+        style.update(styles.get(label, {}))
+        handles += ax.plot(x, _to_numpy(y), label=label, **style)
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.set_ylim(bottom=0)
+    if shade is not None:
+        handles.append(ax.axvspan(shade[0], shade[1], color="grey", alpha=0.12,
+                                  label=shade_label))
+    if discriminators:
+        ax_d = ax.twinx()
+        ax_d.grid(False)
+        for i, (label, y) in enumerate(discriminators.items()):
+            style = dict(_D_STYLES[i]) if i < len(_D_STYLES) else {}
+            style.update(styles.get(label, {}))
+            handles += ax_d.plot(x, _to_numpy(y), label=label, **style)
+        ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
+        ax_d.set_ylim(-0.02, 1.02)
+        ax_d.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
+        ax_d.set_ylabel("D(x)")
+        ax_d.spines["right"].set_visible(True)
+    if title:
+        ax.set_title(title)
+    if legend and len(handles) > 1:
+        ax.legend(handles=handles, loc=legend_loc, fontsize=8)
+    return fig
+
+
+def decision_surface(
+    net_D, bounds=(-2.0, 3.0, -1.5, 2.0), resolution: int = 100, logits: bool = True
+) -> np.ndarray:
+    """D(x) on a ``resolution`` x ``resolution`` grid over ``bounds``.
+
+    ``bounds`` is ``(xmin, xmax, ymin, ymax)``. With ``logits`` the network's
+    output is passed through a sigmoid. Returns an array indexed ``[row, col]``
+    with rows along y (bottom row first), ready for ``imshow(origin="lower")``.
+    Introduced in 03_point_cloud_gan.
+    """
+    xmin, xmax, ymin, ymax = bounds
+    xs = torch.linspace(xmin, xmax, resolution)
+    ys = torch.linspace(ymin, ymax, resolution)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+    try:
+        param = next(net_D.parameters())
+        points = points.to(device=param.device, dtype=param.dtype)
+    except StopIteration:
+        pass
+    was_training = net_D.training
+    net_D.eval()
+    with torch.no_grad():
+        out = net_D(points).reshape(-1)
+    net_D.train(was_training)
+    if logits:
+        out = torch.sigmoid(out)
+    return out.reshape(resolution, resolution).cpu().numpy()
+
+
+def _subsample(points, max_points: Optional[int]) -> np.ndarray:
+    points = _to_numpy(points)
+    if max_points is not None and len(points) > max_points:
+        points = points[:max_points]
+    return points
+
+
+def plot_decision_surface(
+    D,
+    real=None,
+    fake=None,
+    *,
+    bounds=(-2.0, 3.0, -1.5, 2.0),
+    resolution: int = 100,
+    logits: bool = True,
+    title: Optional[str] = None,
+    ax=None,
+    colorbar: bool = True,
+    max_points: Optional[int] = 1000,
+    legend: bool = True,
+):
+    """Real and generated 2-D points over a heat map of the discriminator.
+
+    ``D`` is a network (evaluated with :func:`decision_surface`) or an array
+    that function returned. Bright means "real" (D near 1), dark "fake". At
+    most ``max_points`` points of each set are drawn. Introduced in
+    03_point_cloud_gan.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    else:
+        fig = ax.figure
+    surface = D if isinstance(D, np.ndarray) else decision_surface(
+        D, bounds, resolution, logits
+    )
+    image = ax.imshow(surface, origin="lower", extent=bounds, vmin=0, vmax=1,
+                      cmap="RdBu_r", alpha=0.75, aspect="auto")
+    if real is not None:
+        real = _subsample(real, max_points)
+        ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.5, label="real")
+    if fake is not None:
+        fake = _subsample(fake, max_points)
+        ax.scatter(fake[:, 0], fake[:, 1], s=3, c="gold", edgecolors="none",
+                   label="generated")
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.grid(False)
+    if colorbar:
+        fig.colorbar(image, ax=ax, label="D(x)")
+    if title:
+        ax.set_title(title)
+    if legend and real is not None and fake is not None:
+        ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    return fig
+
+
+def _frame_parts(frame):
+    if len(frame) == 2:
+        return frame[0], frame[1], None
+    if len(frame) == 3:
+        return frame
+    raise ValueError("a frame is (step, samples) or (step, samples, surface)")
+
+
+def plot_training_frames(
+    frames,
+    real=None,
+    *,
+    bounds=(-2.0, 3.0, -1.5, 2.0),
+    num_panels: int = 4,
+    max_points: Optional[int] = 1000,
+    title: Optional[str] = None,
+):
+    """A row of panels: generated points (and D's heat map) at several moments.
+
+    ``frames`` is a list of ``(step, samples)`` (like ``History.snapshots``) or
+    ``(step, samples, surface)`` with a surface from :func:`decision_surface`;
+    ``num_panels`` frames spread evenly from first to last are drawn.
+    Introduced in 03_point_cloud_gan.
+    """
+    if not frames:
+        raise ValueError("no frames to plot")
+    count = min(num_panels, len(frames))
+    picks = np.unique(np.linspace(0, len(frames) - 1, count).round().astype(int))
+    fig, axes = plt.subplots(1, len(picks), figsize=(3.0 * len(picks), 3.0),
+                             squeeze=False, sharey=True)
+    for ax, index in zip(axes[0], picks):
+        step, samples, surface = _frame_parts(frames[index])
+        if surface is not None:
+            plot_decision_surface(surface, real, samples, bounds=bounds, ax=ax,
+                                  colorbar=False, max_points=max_points,
+                                  title=f"step {step}", legend=False)
+        else:
+            _scatter_frame(ax, real, samples, bounds, max_points)
+            ax.set_title(f"step {step}")
+        if index != picks[0]:
+            ax.set_ylabel("")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _scatter_frame(ax, real, samples, bounds, max_points):
+    if real is not None:
+        real = _subsample(real, max_points)
+        ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.3, label="real")
+    samples = _subsample(samples, max_points)
+    ax.scatter(samples[:, 0], samples[:, 1], s=3, c="tab:orange", label="generated")
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+
+
+def animate_training(
+    frames,
+    real=None,
+    *,
+    bounds=(-2.0, 3.0, -1.5, 2.0),
+    interval: int = 200,
+    max_points: Optional[int] = 1000,
+    title: str = "Training",
+    save_to: Optional[str] = None,
+):
+    """An HTML/JavaScript animation of training frames, for display in a notebook.
+
+    ``frames`` is as in :func:`plot_training_frames`; each frame shows the
+    generated points, the real points in grey and, when the frame has one, the
+    discriminator's heat map. Returns an ``IPython.display.HTML`` object built
+    by matplotlib's ``to_jshtml`` (the last expression of a cell displays it).
+    Nothing is written to disk unless ``save_to`` names a file (``.html`` or,
+    with the ``pillow`` package, ``.gif``). The figure is closed so it is not
+    displayed a second time. Introduced in 03_point_cloud_gan.
+    """
+    from IPython.display import HTML
+    from matplotlib import animation
+
+    if not frames:
+        raise ValueError("no frames to animate")
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    _, first, surface = _frame_parts(frames[0])
+    image = None
+    if surface is not None:
+        image = ax.imshow(surface, origin="lower", extent=bounds, vmin=0, vmax=1,
+                          cmap="RdBu_r", alpha=0.75, aspect="auto")
+        fig.colorbar(image, ax=ax, label="D(x)")
+    if real is not None:
+        pts = _subsample(real, max_points)
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, c="black", alpha=0.3, label="real")
+    pts = _subsample(first, max_points)
+    fake_plot = ax.scatter(pts[:, 0], pts[:, 1], s=3, c="gold" if image else
+                           "tab:orange", label="generated")
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.grid(False)
+    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+
+    def update(i):
+        step, samples, surf = _frame_parts(frames[i])
+        fake_plot.set_offsets(_subsample(samples, max_points))
+        if image is not None and surf is not None:
+            image.set_data(surf)
+        ax.set_title(f"{title}: step {step}")
+        return (fake_plot,) if image is None else (fake_plot, image)
+
+    update(0)
+    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval,
+                                   blit=False)
+    if save_to is not None:
+        writer = "pillow" if str(save_to).endswith(".gif") else "html"
+        anim.save(save_to, writer=writer)
+    html = HTML(anim.to_jshtml())
+    plt.close(fig)
+    return html

@@ -22,6 +22,7 @@ import torch
 __all__ = [
     "Gaussian",
     "GaussianMixture",
+    "mixture_of",
     "double_moons",
     "ring",
     "ring_centres",
@@ -183,6 +184,14 @@ class GaussianMixture(_Density1D):
         x = _as_float64(x)
         return sum(w * c.pdf(x) for w, c in zip(self.weights, self.components))
 
+    def log_pdf(self, x) -> torch.Tensor:
+        x = _as_float64(x)
+        terms = torch.stack(
+            [math.log(w) + c.log_pdf(x) for w, c in zip(self.weights, self.components)
+             if w > 0]
+        )
+        return torch.logsumexp(terms, dim=0)
+
     def cdf(self, x) -> torch.Tensor:
         x = _as_float64(x)
         return sum(w * c.cdf(x) for w, c in zip(self.weights, self.components))
@@ -201,6 +210,35 @@ class GaussianMixture(_Density1D):
         stds = torch.tensor([c.std for c in self.components])[which]
         noise = torch.randn(n, generator=gen)
         return (means + stds * noise).to(torch.float32).unsqueeze(1)
+
+
+def mixture_of(
+    densities: Sequence[_Density1D], weights: Optional[Sequence[float]] = None
+) -> GaussianMixture:
+    """The mixture sum_k w_k p_k of Gaussians and Gaussian mixtures, flattened.
+
+    With equal weights, ``mixture_of([p_data, p_g])`` is the density of a
+    discriminator's training samples, (p_data + p_g) / 2. Introduced in
+    02_optimal_discriminator.
+    """
+    if weights is None:
+        weights = [1.0] * len(densities)
+    if len(weights) != len(densities) or not densities:
+        raise ValueError("give one weight per density, and at least one density")
+    total = float(sum(weights))
+    means, stds, flat = [], [], []
+    for density, weight in zip(densities, weights):
+        if isinstance(density, Gaussian):
+            parts = [(1.0, density)]
+        elif isinstance(density, GaussianMixture):
+            parts = list(zip(density.weights, density.components))
+        else:
+            raise TypeError(f"cannot mix a {type(density).__name__}")
+        for w, component in parts:
+            means.append(component.mean)
+            stds.append(component.std)
+            flat.append(weight / total * w)
+    return GaussianMixture(means, stds, flat)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""The checkers of notebooks 02 and 03 pass reference solutions and fail wrong ones."""
+
+import io
+import math
+from contextlib import redirect_stdout
+
+import pytest
+import torch
+
+from course_utils import checks
+from course_utils.checks import ExerciseFailed, nb02
+
+
+def _passes(exercise_id, answer):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        checks.check(exercise_id, answer)
+    line = out.getvalue()
+    assert line.startswith(f"Exercise {exercise_id} passed: ") and line.count("\n") == 1
+    return line
+
+
+def _fails(exercise_id, answer, match=None):
+    with pytest.raises(ExerciseFailed, match=match):
+        checks.check(exercise_id, answer)
+
+
+def test_all_checkers_registered():
+    assert {"2.1", "2.2", "2.3", "3.1", "3.2"} <= set(checks.registered())
+
+
+# -- 2.1 ---------------------------------------------------------------------
+
+
+def dstar_solution(p_data, p_g, x):
+    a, b = p_data(x), p_g(x)
+    return a / (a + b)
+
+
+def test_2_1_reference_passes_and_output_is_stable():
+    assert _passes("2.1", dstar_solution) == _passes("2.1", dstar_solution)
+
+
+@pytest.mark.parametrize("wrong,match", [
+    (lambda p, q, x: q(x) / (p(x) + q(x)), "fake"),
+    (lambda p, q, x: p(x) / q(x), "D\\*"),
+    (lambda p, q, x: (p(x) / (p(x) + q(x))).tolist(), "torch.Tensor"),
+    (lambda p, q, x: (p(x) / (p(x) + q(x)))[:-1], "shape"),
+])
+def test_2_1_wrong_answers_fail(wrong, match):
+    _fails("2.1", wrong, match)
+
+
+def test_unsolved_exercise_says_so():
+    def stub(p, q, x):
+        raise NotImplementedError("Exercise 2.1")
+
+    _fails("2.1", stub, "not solved yet")
+
+
+# -- 2.2 ---------------------------------------------------------------------
+
+
+def jsd_solution(p, q, x):
+    px, qx = p(x), q(x)
+    m = (px + qx) / 2
+    kl_pm = torch.trapezoid(torch.xlogy(px, px / m).nan_to_num(0.0), x)
+    kl_qm = torch.trapezoid(torch.xlogy(qx, qx / m).nan_to_num(0.0), x)
+    return (kl_pm + kl_qm) / 2
+
+
+def test_2_2_reference_passes():
+    _passes("2.2", jsd_solution)
+
+
+def test_2_2_reference_values_agree_with_known_ones():
+    x = torch.linspace(-12, 12, 24001, dtype=torch.float64)
+    got = nb02._reference_jsd(nb02._gaussian(0, 1), nb02._gaussian(1.5, 0.7), x)
+    assert got == pytest.approx(0.287769, abs=1e-6)
+    x = torch.linspace(-4, 4, 8001, dtype=torch.float64)
+    assert nb02._reference_jsd(nb02._bump(-2), nb02._bump(2), x) == pytest.approx(
+        math.log(2), abs=1e-6
+    )
+
+
+def test_2_2_wrong_answers_fail():
+    def naive(p, q, x):  # 0 * log 0 is nan
+        px, qx = p(x), q(x)
+        m = (px + qx) / 2
+        return torch.trapezoid(px * torch.log(px / m) + qx * torch.log(qx / m), x) / 2
+
+    _fails("2.2", naive, "xlogy")
+
+    def doubled(p, q, x):
+        return 2 * jsd_solution(p, q, x)
+
+    _fails("2.2", doubled, "twice")
+
+    def log2_based(p, q, x):
+        return jsd_solution(p, q, x) / math.log(2)
+
+    _fails("2.2", log2_based, "natural")
+
+    def kl_only(p, q, x):
+        px, qx = p(x), q(x)
+        return torch.trapezoid(torch.xlogy(px, px / qx).nan_to_num(0.0), x)
+
+    _fails("2.2", kl_only)
+    _fails("2.2", lambda p, q, x: "0.287769", "number")
+
+
+# -- 2.3 ---------------------------------------------------------------------
+
+
+def value_solution(p_data, p_g, D, x):
+    d = D(x)
+    return torch.trapezoid(p_data(x) * torch.log(d) + p_g(x) * torch.log(1 - d), x)
+
+
+def test_2_3_reference_passes():
+    _passes("2.3", value_solution)
+
+
+def test_2_3_wrong_answers_fail():
+    _fails("2.3", lambda p, q, D, x: -value_solution(p, q, D, x), "-V")
+    _fails("2.3", lambda p, q, D, x: value_solution(q, p, D, x), "real")
+    _fails("2.3", lambda p, q, D, x: value_solution(p, q, D, x).item() + 0.01)
+    _fails("2.3", lambda p, q, D, x: torch.trapezoid(p(x) * torch.log(D(x)), x))
+
+
+# -- 3.1 ---------------------------------------------------------------------
+
+
+def d_step_solution(net_G, net_D, opt_D, X, Z):
+    fake_X = net_G(Z).detach()
+    loss_D = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
+    opt_D.zero_grad()
+    loss_D.backward()
+    opt_D.step()
+    return loss_D.item()
+
+
+def test_3_1_reference_passes_and_lecture_style_too():
+    _passes("3.1", d_step_solution)
+
+    def lecture_style(net_G, net_D, opt_D, X, Z):  # no detach, as in the lecture
+        loss = -torch.mean(torch.log(1 - net_D(net_G(Z))) + torch.log(net_D(X)))
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _passes("3.1", lecture_style)
+
+    def with_bce(net_G, net_D, opt_D, X, Z):
+        bce = torch.nn.functional.binary_cross_entropy
+        real, fake = net_D(X), net_D(net_G(Z).detach())
+        loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _passes("3.1", with_bce)
+
+
+def test_3_1_wrong_answers_fail():
+    def no_zero_grad(net_G, net_D, opt_D, X, Z):
+        fake_X = net_G(Z).detach()
+        loss = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", no_zero_grad, "zero_grad")
+
+    def flipped(net_G, net_D, opt_D, X, Z):
+        return -d_step_solution(net_G, net_D, opt_D, X, Z)
+
+    _fails("3.1", flipped, "sign")
+
+    def summed(net_G, net_D, opt_D, X, Z):
+        fake_X = net_G(Z).detach()
+        loss = -torch.log(net_D(X)).sum() - torch.log(1 - net_D(fake_X)).sum()
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", summed, "mean")
+
+    def moves_G(net_G, net_D, opt_D, X, Z):
+        loss = d_step_solution(net_G, net_D, opt_D, X, Z)
+        with torch.no_grad():
+            for p in net_G.parameters():
+                p.add_(0.1)
+        return loss
+
+    _fails("3.1", moves_G, "generator")
+
+    def no_step(net_G, net_D, opt_D, X, Z):
+        fake_X = net_G(Z).detach()
+        loss = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
+        return loss
+
+    _fails("3.1", no_step, "zero_grad")
+
+    def fake_as_real(net_G, net_D, opt_D, X, Z):
+        loss = -torch.log(net_D(X)).mean() - torch.log(net_D(net_G(Z).detach())).mean()
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", fake_as_real, "fake")
+
+
+# -- 3.2 ---------------------------------------------------------------------
+
+
+def g_step_solution(net_G, net_D, opt_G, Z):
+    loss_G = -torch.log(net_D(net_G(Z))).mean()
+    opt_G.zero_grad()
+    loss_G.backward()
+    opt_G.step()
+    return loss_G.item()
+
+
+def test_3_2_reference_passes():
+    _passes("3.2", g_step_solution)
+
+
+def test_3_2_wrong_answers_fail():
+    def saturating(net_G, net_D, opt_G, Z):
+        loss = torch.log(1 - net_D(net_G(Z))).mean()
+        opt_G.zero_grad()
+        loss.backward()
+        opt_G.step()
+        return loss
+
+    _fails("3.2", saturating, "saturating")
+
+    def no_zero_grad(net_G, net_D, opt_G, Z):
+        loss = -torch.log(net_D(net_G(Z))).mean()
+        loss.backward()
+        opt_G.step()
+        return loss
+
+    _fails("3.2", no_zero_grad, "zero_grad")
+
+    def moves_D(net_G, net_D, opt_G, Z):
+        loss = g_step_solution(net_G, net_D, opt_G, Z)
+        with torch.no_grad():
+            net_D[0].weight.mul_(1.1)
+        return loss
+
+    _fails("3.2", moves_D, "discriminator")
+
+    class Liar(float):
+        pass
+
+    _fails("3.2", lambda *args: Liar(g_step_solution(*args)), "number")
+
+
+def test_checks_do_not_touch_the_global_random_stream():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with redirect_stdout(io.StringIO()):
+        checks.check("3.1", d_step_solution)
+        checks.check("2.2", jsd_solution)
+    assert torch.equal(torch.rand(3), expected)

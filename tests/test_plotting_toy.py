@@ -1,0 +1,110 @@
+"""Tests of the toy-data plots appended to course_utils.plotting."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from IPython.display import HTML  # noqa: E402
+
+from course_utils import models, plotting, toy  # noqa: E402
+
+BOUNDS = (-2.0, 3.0, -1.5, 2.0)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _labelled(ax):
+    return ax.get_xlabel() != "" and ax.get_ylabel() != ""
+
+
+def test_plot_densities_labels_both_axes():
+    p, q = toy.Gaussian(0, 1), toy.Gaussian(1.5, 0.7)
+    x = torch.linspace(-4, 5, 200, dtype=torch.float64)
+    d_star = p.pdf(x) / (p.pdf(x) + q.pdf(x))
+    fig = plotting.plot_densities(
+        x, {"p_data": p.pdf(x), "p_g": q.pdf(x)}, {"D*": d_star, "D": d_star * 0.9},
+        title="t", shade=(-2.0, 3.0),
+    )
+    assert isinstance(fig, matplotlib.figure.Figure)
+    ax, ax_d = fig.axes
+    assert _labelled(ax) and ax_d.get_ylabel() == "D(x)"
+    assert ax_d.get_ylim()[0] < 0.01 and ax_d.get_ylim()[1] > 0.99
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"p_data", "p_g", "D*", "D", "bulk of the data"} <= set(labels)
+    # densities only, drawn into a given axis
+    fig2, ax2 = plt.subplots()
+    assert plotting.plot_densities(x, {"p": p.pdf(x)}, ax=ax2) is fig2
+    assert _labelled(ax2)
+
+
+def test_decision_surface_is_a_probability_grid():
+    net_D = models.mlp_discriminator(2, (8,))
+    surface = plotting.decision_surface(net_D, BOUNDS, resolution=30)
+    assert surface.shape == (30, 30)
+    assert ((surface > 0) & (surface < 1)).all()
+    # bottom-left corner of the grid is (xmin, ymin)
+    corner = torch.sigmoid(net_D(torch.tensor([[BOUNDS[0], BOUNDS[2]]]))).item()
+    assert surface[0, 0] == pytest.approx(corner, abs=1e-6)
+    corner = torch.sigmoid(net_D(torch.tensor([[BOUNDS[1], BOUNDS[2]]]))).item()
+    assert surface[0, -1] == pytest.approx(corner, abs=1e-6)
+    assert net_D.training  # the mode is restored
+
+
+def test_plot_decision_surface_from_network_or_array():
+    net_D = models.mlp_discriminator(2, (8,))
+    real = toy.double_moons(300, generator=0)
+    fake = torch.randn(300, 2)
+    fig = plotting.plot_decision_surface(net_D, real, fake, bounds=BOUNDS, title="D")
+    ax = fig.axes[0]
+    assert _labelled(ax) and ax.get_title() == "D"
+    assert fig.axes[1].get_ylabel() == "D(x)"  # the colour bar
+    surface = plotting.decision_surface(net_D, BOUNDS, resolution=20)
+    fig = plotting.plot_decision_surface(surface, real, None, bounds=BOUNDS,
+                                         colorbar=False)
+    assert len(fig.axes) == 1 and _labelled(fig.axes[0])
+
+
+def test_plot_training_frames_with_and_without_surfaces():
+    net_D = models.mlp_discriminator(2, (8,))
+    real = toy.double_moons(200, generator=0)
+    surf = plotting.decision_surface(net_D, BOUNDS, resolution=20)
+    frames = [(s, torch.randn(100, 2), surf) for s in range(0, 1000, 100)]
+    fig = plotting.plot_training_frames(frames, real, bounds=BOUNDS, num_panels=4)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["step 0", "step 300", "step 600", "step 900"]
+    assert all(ax.get_xlabel() for ax in fig.axes) and fig.axes[0].get_ylabel()
+    fig = plotting.plot_training_frames([(0, torch.randn(50, 2))], real, bounds=BOUNDS)
+    assert len(fig.axes) == 1 and _labelled(fig.axes[0])
+    with pytest.raises(ValueError):
+        plotting.plot_training_frames([], real)
+
+
+def test_animate_training_returns_html_and_saves_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    net_D = models.mlp_discriminator(2, (8,))
+    surf = plotting.decision_surface(net_D, BOUNDS, resolution=10)
+    frames = [(s, torch.randn(50, 2), surf) for s in (0, 10, 20)]
+    before = len(plt.get_fignums())
+    html = plotting.animate_training(frames, toy.double_moons(50, generator=0),
+                                     bounds=BOUNDS)
+    assert isinstance(html, HTML)
+    assert "<script" in html.data and "step 20" not in html.data[:0]
+    assert len(plt.get_fignums()) == before  # the figure was closed
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    html = plotting.animate_training([(0, np.zeros((5, 2))), (1, np.ones((5, 2)))])
+    assert isinstance(html, HTML)
+
+
+def test_existing_helpers_are_still_exported():
+    for name in ("use_course_style", "plot_curves", "plot_losses", "plot_densities",
+                 "decision_surface", "plot_decision_surface", "plot_training_frames",
+                 "animate_training"):
+        assert name in plotting.__all__ and hasattr(plotting, name)
