@@ -1,10 +1,10 @@
 """The course's command line.
 
-    python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
-    python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
-    python -m course_utils release [--out DIR]
-    python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
-    python -m course_utils refresh NOTEBOOK...
+python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
+python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
+python -m course_utils release [--out DIR]
+python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
+python -m course_utils refresh NOTEBOOK...
 """
 
 from __future__ import annotations
@@ -42,17 +42,22 @@ def cmd_run(args) -> int:
     parameters = {name: _parse_value(value) for name, value in args.param or []}
     for name in parameters:
         if not name.isupper():
-            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            print(
+                f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr
+            )
             return 2
     out = Path(args.out)
     try:
-        report = run_notebooks(args.notebooks, parameters, out, cell_timeout=args.cell_timeout)
+        report = run_notebooks(
+            args.notebooks, parameters, out, cell_timeout=args.cell_timeout
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = [e["name"] for e in report["notebooks"] if e["status"] != "ok"]
     total = sum(e["seconds"] for e in report["notebooks"])
-    print(f"\nReport: {out / 'report.md'} and {out / 'report.json'} ({total:.1f} s in all)")
+    print(f"\nReport: {out / 'report.md'} and {out / 'report.json'}", end=" ")
+    print(f"({total:.1f} s in all)")
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
@@ -71,11 +76,15 @@ def cmd_sweep(args) -> int:
     fixed = {name: _parse_value(value) for name, value in args.param or []}
     for name in list(grid) + list(fixed):
         if not name.isupper():
-            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            print(
+                f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr
+            )
             return 2
     out = Path(args.out)
     try:
-        report = run_sweep(args.notebook, grid, fixed, out, cell_timeout=args.cell_timeout)
+        report = run_sweep(
+            args.notebook, grid, fixed, out, cell_timeout=args.cell_timeout
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -113,7 +122,9 @@ def cmd_grade(args) -> int:
         print("error: no .ipynb submissions found", file=sys.stderr)
         return 2
     print(format_table(results))
-    print(f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.1f} s")
+    print(
+        f"\n{len(results)} submission(s) graded in {time.perf_counter() - start:.1f} s"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results}, indent=2) + "\n")
         print(f"results written to {args.json}")
@@ -133,30 +144,58 @@ def cmd_refresh(args) -> int:
             print(f"{path.name}: FAILED: {exc}", file=sys.stderr)
             status = 1
             continue
-        print(f"{path.name}: {n_checks} check cell output(s) stored "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"{path.name}: {n_checks} check cell output(s) stored "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
     return status
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute notebooks headlessly and write a report")
-    run.add_argument("notebooks", nargs="*", help="names like 01 or 01_minimax_game (default: all)")
-    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                     help="override a parameter; VALUE is read as YAML (false, 3, 1.0e-3)")
-    run.add_argument("--out", default=str(BUILD_DIR), help="output folder (default: build/)")
+    run.add_argument(
+        "notebooks", nargs="*", help="names like 01 or 01_minimax_game (default: all)"
+    )
+    run.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="override a parameter; VALUE is read as YAML (false, 3, 1.0e-3)",
+    )
+    run.add_argument(
+        "--out", default=str(BUILD_DIR), help="output folder (default: build/)"
+    )
     run.add_argument("--cell-timeout", type=int, default=1800, help="seconds per cell")
     run.set_defaults(func=cmd_run)
 
     sweep = sub.add_parser("sweep", help="run one notebook over a grid of parameters")
     sweep.add_argument("notebook")
-    sweep.add_argument("-g", "--grid", nargs="+", action="append", required=True,
-                       metavar="NAME VALUE", help="a parameter and the values to try")
-    sweep.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                       help="a parameter fixed for every run")
+    sweep.add_argument(
+        "-g",
+        "--grid",
+        nargs="+",
+        action="append",
+        required=True,
+        metavar="NAME VALUE",
+        help="a parameter and the values to try",
+    )
+    sweep.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter fixed for every run",
+    )
     sweep.add_argument("--out", default=str(BUILD_DIR / "sweep"))
     sweep.add_argument("--cell-timeout", type=int, default=1800)
     sweep.set_defaults(func=cmd_sweep)
@@ -167,16 +206,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = sub.add_parser("grade", help="grade submissions (files or folders)")
     grade.add_argument("paths", nargs="+")
-    grade.add_argument("--timeout", type=float, default=60, help="seconds per cell (default 60)")
-    grade.add_argument("--total-timeout", type=float, default=900,
-                       help="seconds for one submission's whole run (default 900)")
+    grade.add_argument(
+        "--timeout", type=float, default=60, help="seconds per cell (default 60)"
+    )
+    grade.add_argument(
+        "--total-timeout",
+        type=float,
+        default=900,
+        help="seconds for one submission's whole run (default 900)",
+    )
     grade.add_argument("--json", help="also write the results to this JSON file")
     grade.add_argument("--jobs", type=int, default=None, help="parallel submissions")
-    grade.add_argument("--solutions", default=str(NOTEBOOKS_DIR),
-                       help="folder of solution notebooks (default: notebooks/)")
+    grade.add_argument(
+        "--solutions",
+        default=str(NOTEBOOKS_DIR),
+        help="folder of solution notebooks (default: notebooks/)",
+    )
     grade.set_defaults(func=cmd_grade)
 
-    ref = sub.add_parser("refresh", help="re-execute notebooks and store check-cell outputs")
+    ref = sub.add_parser(
+        "refresh", help="re-execute notebooks and store check-cell outputs"
+    )
     ref.add_argument("notebooks", nargs="+")
     ref.add_argument("--cell-timeout", type=int, default=1800)
     ref.set_defaults(func=cmd_refresh)

@@ -39,21 +39,70 @@ _ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
 _NBVAL_MARKER = re.compile(r"^\s*#\s*NBVAL_\w+.*$", re.MULTILINE)
 
 _DENIED_NAMES = {
-    "checks", "course_utils", "sys", "builtins", "__builtins__", "inspect", "gc",
-    "importlib", "ctypes", "globals", "locals", "vars", "setattr", "delattr",
-    "eval", "exec", "compile", "__import__", "get_ipython", "IPython",
+    "checks",
+    "course_utils",
+    "sys",
+    "builtins",
+    "__builtins__",
+    "inspect",
+    "gc",
+    "importlib",
+    "ctypes",
+    "globals",
+    "locals",
+    "vars",
+    "setattr",
+    "delattr",
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "get_ipython",
+    "IPython",
 }
 _DENIED_ATTRS = {
-    "f_back", "f_globals", "f_locals", "f_builtins", "__globals__", "__builtins__",
-    "__subclasses__", "__code__", "_getframe", "modules",
+    "f_back",
+    "f_globals",
+    "f_locals",
+    "f_builtins",
+    "__globals__",
+    "__builtins__",
+    "__subclasses__",
+    "__code__",
+    "_getframe",
+    "modules",
 }
 _DENIED_MODULES = {
-    "sys", "builtins", "inspect", "gc", "importlib", "ctypes", "course_utils",
-    "IPython", "os", "subprocess", "threading", "signal",
+    "sys",
+    "builtins",
+    "inspect",
+    "gc",
+    "importlib",
+    "ctypes",
+    "course_utils",
+    "IPython",
+    "os",
+    "subprocess",
+    "threading",
+    "signal",
 }
 _LIBRARY_NAMES = {
-    "torch", "np", "numpy", "nn", "F", "math", "random", "scipy", "checks",
-    "plotting", "train", "losses", "toy", "divergences", "models", "metrics",
+    "torch",
+    "np",
+    "numpy",
+    "nn",
+    "F",
+    "math",
+    "random",
+    "scipy",
+    "checks",
+    "plotting",
+    "train",
+    "losses",
+    "toy",
+    "divergences",
+    "models",
+    "metrics",
     "record",
 }
 
@@ -133,10 +182,14 @@ def build_graded_notebook(solution, submission, quick: bool = True):
         reason = scan_exercise_source(source)
         if reason:
             rejected[ex_id] = f"exercise cell rejected by the grader: it {reason}"
-            source = f'raise RuntimeError("Exercise {ex_id} was rejected by the grader")'
+            source = (
+                f'raise RuntimeError("Exercise {ex_id} was rejected by the grader")'
+            )
         graded.cells[idx].source = source
     # Only the check cells keep outputs; nothing else is compared anyway.
-    check_ids = {nbtools.check_cell_index(graded, e) for e in nbtools.exercise_cells(graded)}
+    check_ids = {
+        nbtools.check_cell_index(graded, e) for e in nbtools.exercise_cells(graded)
+    }
     for i, cell in enumerate(graded.cells):
         if cell.cell_type == "code" and i not in check_ids:
             cell.outputs = []
@@ -160,19 +213,36 @@ def _run_nbval(nb_path: Path, cell_timeout: float, total_timeout: float) -> dict
     """Run nbval on one notebook; return {cell number: (status, message)}."""
     junit = nb_path.with_suffix(".xml")
     cmd = [
-        sys.executable, "-m", "pytest", str(nb_path), "--nbval-lax",
-        "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout}",
-        "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-        f"--junitxml={junit}", "-o", "junit_family=xunit2",
-        "--rootdir", str(nb_path.parent),
+        sys.executable,
+        "-m",
+        "pytest",
+        str(nb_path),
+        "--nbval-lax",
+        "--nbval-current-env",
+        f"--nbval-cell-timeout={cell_timeout}",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "-q",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit2",
+        "--rootdir",
+        str(nb_path.parent),
     ]
     env = dict(os.environ)
     env.pop("COURSE_METRICS_FILE", None)
     env["MPLBACKEND"] = "Agg"
     try:
         proc = subprocess.run(
-            cmd, cwd=nb_path.parent, capture_output=True, text=True,
-            timeout=total_timeout, env=env, stdin=subprocess.DEVNULL,
+            cmd,
+            cwd=nb_path.parent,
+            capture_output=True,
+            text=True,
+            timeout=total_timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return {"__timeout__": True}
@@ -187,7 +257,9 @@ def _run_nbval(nb_path: Path, cell_timeout: float, total_timeout: float) -> dict
         for child in case:
             if child.tag in ("failure", "error"):
                 status = "failed"
-                message = _ANSI.sub("", (child.get("message") or "") + "\n" + (child.text or ""))
+                message = _ANSI.sub(
+                    "", (child.get("message") or "") + "\n" + (child.text or "")
+                )
             elif child.tag == "skipped":
                 status = "skipped"
                 message = child.get("message") or "skipped"
@@ -240,7 +312,9 @@ def grade_submission(
             text = path.read_text(encoding="utf-8")
             raw = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"not a notebook: the file is not valid JSON ({exc})") from None
+            raise ValueError(
+                f"not a notebook: the file is not valid JSON ({exc})"
+            ) from None
         if not isinstance(raw, dict) or "cells" not in raw:
             raise ValueError("not a notebook: the JSON has no 'cells'")
         submission = nbformat.reads(text, as_version=4)
@@ -269,7 +343,8 @@ def grade_submission(
             numbers = _code_cell_numbers(graded)
             cells = {idx: outcome.get(num) for idx, num in numbers.items()}
             timed_out = [
-                idx for idx, r in cells.items()
+                idx
+                for idx, r in cells.items()
                 if r and r[0] == "failed" and "Timeout" in r[1]
             ]
             exercise_idx = nbtools.exercise_cells(graded)
@@ -279,13 +354,16 @@ def grade_submission(
                     failed_for_good[culprit] = (
                         f"timed out (a cell ran longer than {cell_timeout} s)"
                     )
-                    graded.cells[exercise_idx[culprit]].source = (
-                        f'raise RuntimeError("Exercise {culprit} timed out")'
-                    )
+                    graded.cells[
+                        exercise_idx[culprit]
+                    ].source = f'raise RuntimeError("Exercise {culprit} timed out")'
                     continue  # run again with that exercise switched off
             for ex in ex_ids:
                 if ex in failed_for_good:
-                    result["exercises"][ex] = {"passed": False, "message": failed_for_good[ex]}
+                    result["exercises"][ex] = {
+                        "passed": False,
+                        "message": failed_for_good[ex],
+                    }
                     continue
                 check_idx = nbtools.check_cell_index(graded, ex)
                 r = cells.get(check_idx) if check_idx is not None else None
@@ -293,11 +371,14 @@ def grade_submission(
                     result["exercises"][ex] = {"passed": False, "message": "not run"}
                 else:
                     result["exercises"][ex] = {
-                        "passed": r[0] == "passed", "message": _explain(*r)
+                        "passed": r[0] == "passed",
+                        "message": _explain(*r),
                     }
             break
-    result["exercises"] = {ex: result["exercises"].get(
-        ex, {"passed": False, "message": "not graded"}) for ex in ex_ids}
+    result["exercises"] = {
+        ex: result["exercises"].get(ex, {"passed": False, "message": "not graded"})
+        for ex in ex_ids
+    }
     result["score"] = sum(1 for e in result["exercises"].values() if e["passed"])
     return result
 
@@ -318,9 +399,11 @@ def _collect(paths) -> list[Path]:
     files = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(
-                q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts
-            ))
+            files.extend(
+                sorted(
+                    q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts
+                )
+            )
         else:
             files.append(p)
     return files
@@ -335,8 +418,14 @@ def grade_paths(paths, *, jobs: int | None = None, **kwargs) -> list[dict]:
 
     def one(path):
         if not path.exists():
-            return {"submission": str(path), "notebook": None, "score": 0,
-                    "max_score": 0, "exercises": {}, "error": "no such file"}
+            return {
+                "submission": str(path),
+                "notebook": None,
+                "score": 0,
+                "max_score": 0,
+                "exercises": {},
+                "error": "no such file",
+            }
         return grade_submission(path, **kwargs)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -351,16 +440,25 @@ def format_table(results: list[dict]) -> str:
             detail = f"ERROR: {r['error']}"
         else:
             detail = " ".join(
-                f"{ex}:{'ok' if e['passed'] else 'FAIL'}" for ex, e in r["exercises"].items()
+                f"{ex}:{'ok' if e['passed'] else 'FAIL'}"
+                for ex, e in r["exercises"].items()
             )
             if r["error"]:
                 detail += f" (error: {r['error']})"
-        rows.append((r["submission"], r["notebook"] or "?",
-                     f"{r['score']}/{r['max_score']}", detail))
+        rows.append(
+            (
+                r["submission"],
+                r["notebook"] or "?",
+                f"{r['score']}/{r['max_score']}",
+                detail,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for n, row in enumerate(rows):
-        lines.append("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3])
+        lines.append(
+            "  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]
+        )
         if n == 0:
             lines.append("-" * (sum(widths) + 6 + len(row[3])))
     return "\n".join(lines)

@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 
-def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def value_function(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
     """Monte-Carlo estimate of V(D, G) = E log D(x) + E log(1 - D(G(z))).
 
     ``log D = -softplus(-t)`` and ``log(1 - D) = -softplus(t)`` for a logit t.
@@ -43,7 +45,9 @@ def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
     return -F.softplus(-real_logits).mean() - F.softplus(fake_logits).mean()
 
 
-def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def d_loss_minimax(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
     """The discriminator's loss, -V(D, G): cross-entropy with labels 1 and 0."""
     ones = torch.ones_like(real_logits)
     zeros = torch.zeros_like(fake_logits)

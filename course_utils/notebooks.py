@@ -50,9 +50,7 @@ class SolutionMarkerError(ValueError):
 
 def list_notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The course notebooks, in order (``NN_name.ipynb``)."""
-    return sorted(
-        p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if p.is_file()
-    )
+    return sorted(p for p in Path(directory).glob("[0-9][0-9]_*.ipynb") if p.is_file())
 
 
 def find_notebook(name: str, directory: Path = NOTEBOOKS_DIR) -> Path:

@@ -59,7 +59,9 @@ class Float:
 
     def check(self, name: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ParameterError(f"{name} must be a number{self._range()}, {_got(value)}")
+            raise ParameterError(
+                f"{name} must be a number{self._range()}, {_got(value)}"
+            )
         bad_low = self.min is not None and (
             value <= self.min if self.strict else value < self.min
         )

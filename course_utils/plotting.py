@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-import matplotlib
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -82,7 +81,9 @@ def _smooth(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def plot_losses(history, *, smooth: int = 1, title: str = "Training losses", probs=True):
+def plot_losses(
+    history, *, smooth: int = 1, title: str = "Training losses", probs=True
+):
     """Loss curves of a :class:`course_utils.train.History`.
 
     With ``probs`` and when the history has them, a second panel shows the mean
@@ -96,16 +97,19 @@ def plot_losses(history, *, smooth: int = 1, title: str = "Training losses", pro
     steps = np.asarray(history.steps)
     for label, values in (("loss_D", history.loss_D), ("loss_G", history.loss_G)):
         y = _smooth(values, smooth)
-        ax.plot(steps[len(steps) - len(y):], y, label=label)
+        ax.plot(steps[len(steps) - len(y) :], y, label=label)
     ax.set_xlabel("generator step")
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.legend()
     if show_probs:
         ax = axes[0, 1]
-        for label, values in (("D(x), real", history.D_real), ("D(G(z)), fake", history.D_fake)):
+        for label, values in (
+            ("D(x), real", history.D_real),
+            ("D(G(z)), fake", history.D_fake),
+        ):
             y = _smooth(values, smooth)
-            ax.plot(steps[len(steps) - len(y):], y, label=label)
+            ax.plot(steps[len(steps) - len(y) :], y, label=label)
         ax.axhline(0.5, color="grey", lw=1, ls="--", label="0.5 (equilibrium)")
         ax.set_ylim(0, 1)
         ax.set_xlabel("generator step")
@@ -139,7 +143,7 @@ def show_images(
     for i in range(n):
         r, col = divmod(i, ncol)
         y0, x0 = pad + r * (h + pad), pad + col * (w + pad)
-        grid[:, y0:y0 + h, x0:x0 + w] = (np.clip(images[i], -1, 1) + 1) / 2
+        grid[:, y0 : y0 + h, x0 : x0 + w] = (np.clip(images[i], -1, 1) + 1) / 2
     if ax is None:
         fig, ax = plt.subplots(figsize=(scale * ncol + 0.4, scale * nrows + 0.4))
     else:
@@ -245,8 +249,9 @@ def plot_densities(
     ax.set_ylabel("density")
     ax.set_ylim(bottom=0)
     if shade is not None:
-        handles.append(ax.axvspan(shade[0], shade[1], color="grey", alpha=0.12,
-                                  label=shade_label))
+        handles.append(
+            ax.axvspan(shade[0], shade[1], color="grey", alpha=0.12, label=shade_label)
+        )
     if discriminators:
         ax_d = ax.twinx()
         ax_d.grid(False)
@@ -328,18 +333,29 @@ def plot_decision_surface(
         fig, ax = plt.subplots(figsize=(5.2, 4.0))
     else:
         fig = ax.figure
-    surface = D if isinstance(D, np.ndarray) else decision_surface(
-        D, bounds, resolution, logits
+    surface = (
+        D
+        if isinstance(D, np.ndarray)
+        else decision_surface(D, bounds, resolution, logits)
     )
-    image = ax.imshow(surface, origin="lower", extent=bounds, vmin=0, vmax=1,
-                      cmap="RdBu_r", alpha=0.75, aspect="auto")
+    image = ax.imshow(
+        surface,
+        origin="lower",
+        extent=bounds,
+        vmin=0,
+        vmax=1,
+        cmap="RdBu_r",
+        alpha=0.75,
+        aspect="auto",
+    )
     if real is not None:
         real = _subsample(real, max_points)
         ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.5, label="real")
     if fake is not None:
         fake = _subsample(fake, max_points)
-        ax.scatter(fake[:, 0], fake[:, 1], s=3, c="gold", edgecolors="none",
-                   label="generated")
+        ax.scatter(
+            fake[:, 0], fake[:, 1], s=3, c="gold", edgecolors="none", label="generated"
+        )
     ax.set_xlim(bounds[0], bounds[1])
     ax.set_ylim(bounds[2], bounds[3])
     ax.set_xlabel("$x_1$")
@@ -382,14 +398,23 @@ def plot_training_frames(
         raise ValueError("no frames to plot")
     count = min(num_panels, len(frames))
     picks = np.unique(np.linspace(0, len(frames) - 1, count).round().astype(int))
-    fig, axes = plt.subplots(1, len(picks), figsize=(3.0 * len(picks), 3.0),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(picks), figsize=(3.0 * len(picks), 3.0), squeeze=False, sharey=True
+    )
     for ax, index in zip(axes[0], picks):
         step, samples, surface = _frame_parts(frames[index])
         if surface is not None:
-            plot_decision_surface(surface, real, samples, bounds=bounds, ax=ax,
-                                  colorbar=False, max_points=max_points,
-                                  title=f"step {step}", legend=False)
+            plot_decision_surface(
+                surface,
+                real,
+                samples,
+                bounds=bounds,
+                ax=ax,
+                colorbar=False,
+                max_points=max_points,
+                title=f"step {step}",
+                legend=False,
+            )
         else:
             _scatter_frame(ax, real, samples, bounds, max_points)
             ax.set_title(f"step {step}")
@@ -441,15 +466,28 @@ def animate_training(
     _, first, surface = _frame_parts(frames[0])
     image = None
     if surface is not None:
-        image = ax.imshow(surface, origin="lower", extent=bounds, vmin=0, vmax=1,
-                          cmap="RdBu_r", alpha=0.75, aspect="auto")
+        image = ax.imshow(
+            surface,
+            origin="lower",
+            extent=bounds,
+            vmin=0,
+            vmax=1,
+            cmap="RdBu_r",
+            alpha=0.75,
+            aspect="auto",
+        )
         fig.colorbar(image, ax=ax, label="D(x)")
     if real is not None:
         pts = _subsample(real, max_points)
         ax.scatter(pts[:, 0], pts[:, 1], s=3, c="black", alpha=0.3, label="real")
     pts = _subsample(first, max_points)
-    fake_plot = ax.scatter(pts[:, 0], pts[:, 1], s=3, c="gold" if image else
-                           "tab:orange", label="generated")
+    fake_plot = ax.scatter(
+        pts[:, 0],
+        pts[:, 1],
+        s=3,
+        c="gold" if image else "tab:orange",
+        label="generated",
+    )
     ax.set_xlim(bounds[0], bounds[1])
     ax.set_ylim(bounds[2], bounds[3])
     ax.set_xlabel("$x_1$")
@@ -466,8 +504,9 @@ def animate_training(
         return (fake_plot,) if image is None else (fake_plot, image)
 
     update(0)
-    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval,
-                                   blit=False)
+    anim = animation.FuncAnimation(
+        fig, update, frames=len(frames), interval=interval, blit=False
+    )
     if save_to is not None:
         writer = "pillow" if str(save_to).endswith(".gif") else "html"
         anim.save(save_to, writer=writer)

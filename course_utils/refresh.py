@@ -43,7 +43,9 @@ def refresh_notebook(path: Path, timeout: int = 1800) -> int:
     path = Path(path)
     nb = nbtools.read(path)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3",
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()

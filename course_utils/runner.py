@@ -75,8 +75,12 @@ def run_notebooks(
     report = report if report is not None else {"notebooks": []}
     for number, path in enumerate(paths, 1):
         shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
-        log(f"[{number}/{len(paths)}] {path.stem}" + (f" ({shown})" if shown else "")
-            + " ...", flush=True)
+        log(
+            f"[{number}/{len(paths)}] {path.stem}"
+            + (f" ({shown})" if shown else "")
+            + " ...",
+            flush=True,
+        )
         out_name = f"{path.stem}{suffix}.ipynb"
         metrics_file = metrics_dir / f"{path.stem}{suffix}.json"
         metrics_file.unlink(missing_ok=True)
@@ -107,9 +111,10 @@ def run_notebooks(
             entry["status"] = "failed"
             entry["error"] = _failure_text(exc)
             if type(exc).__name__ != "PapermillExecutionError":
-                entry["error"] += "\n" + "".join(
-                    traceback.format_exception_only(type(exc), exc)
-                ).strip()
+                entry["error"] += (
+                    "\n"
+                    + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                )
         finally:
             entry["seconds"] = round(time.perf_counter() - start, 2)
             if old is None:
@@ -122,9 +127,11 @@ def run_notebooks(
             except json.JSONDecodeError:
                 entry["metrics"] = {}
         status = "ok" if entry["status"] == "ok" else "FAILED"
-        log(f"    {status} in {entry['seconds']:.1f} s"
+        log(
+            f"    {status} in {entry['seconds']:.1f} s"
             + (f": {entry['error'].splitlines()[0]}" if entry["error"] else ""),
-            flush=True)
+            flush=True,
+        )
         report["notebooks"].append(entry)
         write_report(report, out_dir)  # keep what we have if a later one hangs
     return report
@@ -147,11 +154,14 @@ def write_report(report: dict, out_dir: Path) -> None:
         "| --- | --- | ---: | --- | --- |",
     ]
     for e in report["notebooks"]:
-        params = ", ".join(f"{k}={v!r}" for k, v in e["parameters"].items()) or "defaults"
-        metrics = "<br>".join(f"{k} = {_fmt(v)}" for k, v in e["metrics"].items()) or "-"
-        lines.append(
-            f"| {e['name']} | {e['status']} | {_fmt(e['seconds'])} | {params} | {metrics} |"
+        params = (
+            ", ".join(f"{k}={v!r}" for k, v in e["parameters"].items()) or "defaults"
         )
+        metrics = (
+            "<br>".join(f"{k} = {_fmt(v)}" for k, v in e["metrics"].items()) or "-"
+        )
+        cells = [e["name"], e["status"], _fmt(e["seconds"]), params, metrics]
+        lines.append("| " + " | ".join(cells) + " |")
     failed = [e for e in report["notebooks"] if e["status"] != "ok"]
     if failed:
         lines += ["", "## Failures", ""]
@@ -166,8 +176,15 @@ def default_out_dir() -> Path:
     return REPO_DIR / "build"
 
 
-def run_sweep(name: str, grid: dict, fixed: dict, out_dir: Path, *, log=print,
-              cell_timeout: int | None = 1800) -> dict:
+def run_sweep(
+    name: str,
+    grid: dict,
+    fixed: dict,
+    out_dir: Path,
+    *,
+    log=print,
+    cell_timeout: int | None = 1800,
+) -> dict:
     """Run one notebook over the product of ``grid`` (name -> list of values).
 
     Every run is a row of ``report.json``; ``sweep.md`` tabulates the grid's
@@ -182,8 +199,15 @@ def run_sweep(name: str, grid: dict, fixed: dict, out_dir: Path, *, log=print,
         parameters = dict(fixed)
         parameters.update(zip(names, values))
         log(f"run {i}/{len(combos)}", flush=True)
-        run_notebooks([name], parameters, out_dir, log=log, cell_timeout=cell_timeout,
-                      suffix=f"__run{i:03d}", report=report)
+        run_notebooks(
+            [name],
+            parameters,
+            out_dir,
+            log=log,
+            cell_timeout=cell_timeout,
+            suffix=f"__run{i:03d}",
+            report=report,
+        )
     write_sweep_table(report, names, Path(out_dir))
     return report
 

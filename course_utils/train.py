@@ -38,9 +38,7 @@ class NonFiniteLossError(FloatingPointError):
 
     def __init__(self, which: str, value: float, step: int):
         self.which, self.value, self.step = which, value, step
-        super().__init__(
-            f"{which} became {value} at generator step {step}. {_CAUSES}"
-        )
+        super().__init__(f"{which} became {value} at generator step {step}. {_CAUSES}")
 
 
 @dataclass
@@ -162,13 +160,23 @@ def train_gan(
     """
     gan_loss = _losses.get(loss)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (discriminator steps per generator step) must be an int >= 1, got {k!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"k (discriminator steps per generator step) must be an int >= 1, got {k!r}"
+        )
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     if sample_Z is None:
         if latent_dim is None:
             raise ValueError("give latent_dim (for Gaussian noise) or sample_Z")
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+        if (
+            isinstance(latent_dim, bool)
+            or not isinstance(latent_dim, int)
+            or latent_dim < 1
+        ):
             raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
@@ -182,6 +190,7 @@ def train_gan(
     net_D.to(device)
     sample_real, batches_per_epoch = _as_sampler(data, batch_size, device)
     if sample_Z is None:
+
         def sample_Z(n, _d=latent_dim):
             return torch.randn(n, _d, device=device)
 
@@ -189,7 +198,9 @@ def train_gan(
         if num_epochs is None:
             raise ValueError("give num_steps or num_epochs")
         if batches_per_epoch is None:
-            raise ValueError("num_epochs needs data as a tensor; give num_steps instead")
+            raise ValueError(
+                "num_epochs needs data as a tensor; give num_steps instead"
+            )
         num_steps = max(1, int(num_epochs * batches_per_epoch / k))
     if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
         raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")

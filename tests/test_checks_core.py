@@ -24,8 +24,13 @@ def test_plain_float_accepts_only_exact_types():
     assert _core.plain_float("x", 2) == 2.0
     assert _core.plain_float("x", np.float32(0.5)) == 0.5
     assert _core.plain_float("x", torch.tensor([1.5])) == 1.5
-    for bad in (LyingFloat(1.0), torch.tensor(1.0).as_subclass(LyingTensor), "1.0",
-                [1.0], None):
+    for bad in (
+        LyingFloat(1.0),
+        torch.tensor(1.0).as_subclass(LyingTensor),
+        "1.0",
+        [1.0],
+        None,
+    ):
         with pytest.raises(checks.ExerciseFailed):
             _core.plain_float("x", bad)
     with pytest.raises(checks.ExerciseFailed, match="single number"):

@@ -53,8 +53,10 @@ def build_submissions():
 
     nb = student_nb()
     cell = check_cell(nb, "1.2")
-    cell.source = ("# NBVAL_CHECK_OUTPUT\nprint('Exercise 1.2 passed: the non-saturating "
-                   "generator loss matches, also for extreme logits.')")
+    cell.source = (
+        "# NBVAL_CHECK_OUTPUT\nprint('Exercise 1.2 passed: the non-saturating "
+        "generator loss matches, also for extreme logits.')"
+    )
     subs["altered_check"] = nb
 
     nb = student_nb()
@@ -71,20 +73,29 @@ def build_submissions():
     subs["cleared_outputs"] = nb
 
     nb = student_nb()
-    set_exercise(nb, "1.2", "import course_utils.checks as c\n"
-                 "c.check = lambda *a: print('Exercise 1.2 passed: yes')\n"
-                 "def ns_generator_loss(fake_logits):\n    return 0.0\n")
+    set_exercise(
+        nb,
+        "1.2",
+        "import course_utils.checks as c\n"
+        "c.check = lambda *a: print('Exercise 1.2 passed: yes')\n"
+        "def ns_generator_loss(fake_logits):\n    return 0.0\n",
+    )
     subs["monkeypatch"] = nb
 
     nb = student_nb()
-    set_exercise(nb, "1.3", "class Liar(float):\n    def __eq__(self, other):\n"
-                 "        return True\n\n\ndef simultaneous_step(x, y, h):\n"
-                 "    return Liar(0.0), Liar(0.0)\n")
+    set_exercise(
+        nb,
+        "1.3",
+        "class Liar(float):\n    def __eq__(self, other):\n"
+        "        return True\n\n\ndef simultaneous_step(x, y, h):\n"
+        "    return Liar(0.0), Liar(0.0)\n",
+    )
     subs["doctored_eq"] = nb
 
     nb = solution_nb()  # all right except 1.3, which never returns
-    set_exercise(nb, "1.3", "def simultaneous_step(x, y, h):\n    while True:\n"
-                 "        pass\n")
+    set_exercise(
+        nb, "1.3", "def simultaneous_step(x, y, h):\n    while True:\n        pass\n"
+    )
     subs["infinite_loop"] = nb
 
     nb = solution_nb()  # exercise cells moved and renumbered: matched by id
@@ -111,11 +122,25 @@ def results(tmp_path_factory):
     (folder / "not_a_notebook" / f"{STEM}.ipynb").write_text('{"hello": 1}')
     (folder / "unknown").mkdir()
     (folder / "unknown" / "99_no_such_course_notebook.ipynb").write_text(
-        nbformat.writes(solution_nb()))
+        nbformat.writes(solution_nb())
+    )
     out = folder / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "course_utils", "grade", str(folder), "--timeout", "20",
-         "--json", str(out)], capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "course_utils",
+            "grade",
+            str(folder),
+            "--timeout",
+            "20",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())["results"]
     by_name = {}
@@ -142,8 +167,16 @@ def test_student_version_scores_zero_without_crashing(results):
     assert all("not solved yet" in e["message"] for e in r["exercises"].values())
 
 
-@pytest.mark.parametrize("name", ["edited_outputs", "deleted_check", "altered_check",
-                                  "skip_markers", "cleared_outputs"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "edited_outputs",
+        "deleted_check",
+        "altered_check",
+        "skip_markers",
+        "cleared_outputs",
+    ],
+)
 def test_tampering_earns_nothing(results, name):
     r = results[name]
     assert r["error"] is None
@@ -172,11 +205,14 @@ def test_exercises_are_matched_by_metadata_id(results):
     assert results["reordered"]["score"] == 4
 
 
-@pytest.mark.parametrize("name, message", [
-    ("corrupt", "not valid JSON"),
-    ("not_a_notebook", "no 'cells'"),
-    ("unknown", "cannot tell which notebook"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("corrupt", "not valid JSON"),
+        ("not_a_notebook", "no 'cells'"),
+        ("unknown", "cannot tell which notebook"),
+    ],
+)
 def test_bad_files_get_an_error_entry(results, name, message):
     r = results[name]
     assert r["score"] == 0 and message in r["error"]
@@ -188,15 +224,18 @@ def test_table_lists_every_submission(results):
     assert "14 submission(s) graded" in table
 
 
-@pytest.mark.parametrize("source, ok", [
-    ("def f(x):\n    return x + 1\n", True),
-    ("import sys\n", False),
-    ("from course_utils import checks\n", False),
-    ("torch.allclose = lambda *a, **k: True\n", False),
-    ("t = torch\n", False),
-    ("def f():\n    return f.__globals__\n", False),
-    ("setattr(object, 'x', 1)\n", False),
-    ("self_x = 3\nclass A:\n    def __init__(self):\n        self.x = 1\n", True),
-])
+@pytest.mark.parametrize(
+    "source, ok",
+    [
+        ("def f(x):\n    return x + 1\n", True),
+        ("import sys\n", False),
+        ("from course_utils import checks\n", False),
+        ("torch.allclose = lambda *a, **k: True\n", False),
+        ("t = torch\n", False),
+        ("def f():\n    return f.__globals__\n", False),
+        ("setattr(object, 'x', 1)\n", False),
+        ("self_x = 3\nclass A:\n    def __init__(self):\n        self.x = 1\n", True),
+    ],
+)
 def test_static_scan(source, ok):
     assert (scan_exercise_source(source) is None) == ok

@@ -18,10 +18,12 @@ def test_losses_match_textbook_formulas_for_moderate_logits():
     assert torch.allclose(losses.value_function(real, fake), v, atol=1e-5)
     assert torch.allclose(losses.d_loss_minimax(real, fake), -v, atol=1e-5)
     d_fake = torch.sigmoid(fake)
-    assert torch.allclose(losses.g_loss_saturating(fake), torch.log(1 - d_fake).mean(),
-                          atol=1e-5)
-    assert torch.allclose(losses.g_loss_nonsaturating(fake), -torch.log(d_fake).mean(),
-                          atol=1e-5)
+    assert torch.allclose(
+        losses.g_loss_saturating(fake), torch.log(1 - d_fake).mean(), atol=1e-5
+    )
+    assert torch.allclose(
+        losses.g_loss_nonsaturating(fake), -torch.log(d_fake).mean(), atol=1e-5
+    )
 
 
 def test_losses_stay_finite_for_extreme_logits():
@@ -33,7 +35,9 @@ def test_losses_stay_finite_for_extreme_logits():
     ):
         assert torch.isfinite(value)
     # -log sigmoid(-500) is 500 exactly, where the naive formula gives inf
-    assert losses.g_loss_nonsaturating(torch.tensor([-500.0])).item() == pytest.approx(500)
+    assert losses.g_loss_nonsaturating(torch.tensor([-500.0])).item() == pytest.approx(
+        500
+    )
 
 
 def test_gradients_saturate_as_stated():
@@ -55,8 +59,12 @@ def test_registry_lookup_and_extension():
     assert losses.get("minimax").g_loss is losses.g_loss_saturating
     with pytest.raises(ValueError, match="unknown loss 'nope'.*minimax"):
         losses.get("nope")
-    custom = losses.GANLoss("test-hinge", lambda r, f: (1 - r).relu().mean()
-                            + (1 + f).relu().mean(), lambda f: -f.mean(), probability=False)
+    custom = losses.GANLoss(
+        "test-hinge",
+        lambda r, f: (1 - r).relu().mean() + (1 + f).relu().mean(),
+        lambda f: -f.mean(),
+        probability=False,
+    )
     losses.register(custom)
     try:
         assert losses.get("test-hinge") is custom

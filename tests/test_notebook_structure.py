@@ -40,7 +40,7 @@ def test_exercises_have_check_cells_with_stored_output(path):
         check_idx = nbtools.check_cell_index(nb, ex_id)
         assert check_idx is not None and check_idx > idx
         # The check cell is the next code cell after the exercise.
-        between = [c for c in nb.cells[idx + 1:check_idx] if c.cell_type == "code"]
+        between = [c for c in nb.cells[idx + 1 : check_idx] if c.cell_type == "code"]
         assert between == []
         cell = nb.cells[check_idx]
         assert cell.source.splitlines()[0] == nbtools.CHECK_MARKER

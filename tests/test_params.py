@@ -11,9 +11,14 @@ def ns(**kw):
 
 
 def test_valid_parameters_pass_and_are_returned():
-    out = params.validate(ns(LR=1e-3, DEVICE="cpu", N=5), SEED=Int(min=0), QUICK=Bool(),
-                          LR=Float(min=0, strict=True), DEVICE=Choice("cpu", "cuda"),
-                          N=Int(1, 10))
+    out = params.validate(
+        ns(LR=1e-3, DEVICE="cpu", N=5),
+        SEED=Int(min=0),
+        QUICK=Bool(),
+        LR=Float(min=0, strict=True),
+        DEVICE=Choice("cpu", "cuda"),
+        N=Int(1, 10),
+    )
     assert out == {"SEED": 0, "QUICK": False, "LR": 1e-3, "DEVICE": "cpu", "N": 5}
 
 
@@ -32,7 +37,9 @@ def test_valid_parameters_pass_and_are_returned():
 )
 def test_bad_parameters_raise_naming_the_parameter(name, value, rule, message):
     with pytest.raises(ParameterError, match=message):
-        params.validate(ns(**{name: value}), SEED=Int(min=0), QUICK=Bool(), **{name: rule})
+        params.validate(
+            ns(**{name: value}), SEED=Int(min=0), QUICK=Bool(), **{name: rule}
+        )
 
 
 def test_seed_and_quick_are_required():

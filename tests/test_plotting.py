@@ -11,8 +11,13 @@ def test_style_file_applies():
 
 
 def test_plot_curves_labels_axes_and_legend():
-    fig = plotting.plot_curves([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]},
-                               xlabel="step", ylabel="loss", title="t")
+    fig = plotting.plot_curves(
+        [1, 2, 3],
+        {"a": [1, 2, 3], "b": [3, 2, 1]},
+        xlabel="step",
+        ylabel="loss",
+        title="t",
+    )
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("step", "loss", "t")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
@@ -20,8 +25,13 @@ def test_plot_curves_labels_axes_and_legend():
 
 
 def test_plot_losses_two_panels_with_probabilities():
-    h = train.History(steps=[1, 2, 3], loss_D=[1.0, 1.1, 1.2], loss_G=[0.7, 0.6, 0.8],
-                      D_real=[0.6, 0.55, 0.5], D_fake=[0.4, 0.45, 0.5])
+    h = train.History(
+        steps=[1, 2, 3],
+        loss_D=[1.0, 1.1, 1.2],
+        loss_G=[0.7, 0.6, 0.8],
+        D_real=[0.6, 0.55, 0.5],
+        D_fake=[0.4, 0.45, 0.5],
+    )
     fig = plotting.plot_losses(h)
     assert len(fig.axes) == 2
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)

@@ -27,13 +27,19 @@ def strip_solutions(source):
 
 
 def strip_stubs(source):
-    return [line for line in source.split("\n")
-            if line.strip() not in ("# YOUR CODE HERE",)
-            and not line.strip().startswith('raise NotImplementedError("Exercise')]
+    return [
+        line
+        for line in source.split("\n")
+        if line.strip() not in ("# YOUR CODE HERE",)
+        and not line.strip().startswith('raise NotImplementedError("Exercise')
+    ]
 
 
 def test_stub_keeps_indentation_and_parses():
-    source = "def f(x):\n    y = 1\n    # BEGIN SOLUTION\n    return x + y\n    # END SOLUTION\n"
+    source = (
+        "def f(x):\n    y = 1\n    # BEGIN SOLUTION\n    return x + y\n"
+        "    # END SOLUTION\n"
+    )
     stub = nbtools.make_student_source(source, "1.1")
     assert '    raise NotImplementedError("Exercise 1.1")' in stub
     assert "return x + y" not in stub
@@ -43,12 +49,15 @@ def test_stub_keeps_indentation_and_parses():
         namespace["f"](1)
 
 
-@pytest.mark.parametrize("bad", [
-    "x = 1\n",
-    "# BEGIN SOLUTION\nx = 1\n",
-    "# END SOLUTION\n",
-    "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "x = 1\n",
+        "# BEGIN SOLUTION\nx = 1\n",
+        "# END SOLUTION\n",
+        "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n",
+    ],
+)
 def test_bad_markers_are_refused(bad):
     with pytest.raises(nbtools.SolutionMarkerError):
         nbtools.make_student_source(bad, "1.1")
@@ -57,8 +66,11 @@ def test_bad_markers_are_refused(bad):
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     out = tmp_path_factory.mktemp("student")
-    subprocess.run([sys.executable, "-m", "course_utils", "release", "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "course_utils", "release", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 

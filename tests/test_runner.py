@@ -9,35 +9,50 @@ import pytest
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "course_utils", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "course_utils", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
 def broken_notebook(tmp_path_factory):
     path = tmp_path_factory.mktemp("nbs") / "99_broken.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params_cell = nbformat.v4.new_code_cell("SEED = 0\nQUICK = False")
     params_cell.metadata["tags"] = ["parameters"]
-    nb.cells = [params_cell,
-                nbformat.v4.new_code_cell("from course_utils import record\n"
-                                          "record('before_failure', 1.0)"),
-                nbformat.v4.new_code_cell("raise ValueError('this cell is broken')")]
+    nb.cells = [
+        params_cell,
+        nbformat.v4.new_code_cell(
+            "from course_utils import record\nrecord('before_failure', 1.0)"
+        ),
+        nbformat.v4.new_code_cell("raise ValueError('this cell is broken')"),
+    ]
     nbformat.write(nb, str(path))
     return path
 
 
 def test_run_writes_report_and_continues_after_a_failure(tmp_path, broken_notebook):
     out = tmp_path / "build"
-    proc = run_cli("run", str(broken_notebook), "01", "-p", "QUICK", "true",
-                   "--out", str(out))
+    proc = run_cli(
+        "run", str(broken_notebook), "01", "-p", "QUICK", "true", "--out", str(out)
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
     broken, first = report["notebooks"]
     assert broken["name"] == "99_broken" and broken["status"] == "failed"
-    assert "cell 3" in broken["error"] and "ValueError: this cell is broken" in broken["error"]
+    assert (
+        "cell 3" in broken["error"]
+        and "ValueError: this cell is broken" in broken["error"]
+    )
     assert broken["metrics"] == {"before_failure": 1.0}
     assert first["name"] == "01_minimax_game" and first["status"] == "ok"
     assert first["error"] is None and first["parameters"] == {"QUICK": True}
@@ -75,8 +90,22 @@ def test_values_are_read_as_yaml():
 
 
 def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path):
-    proc = run_cli("sweep", "01", "-g", "STEP_SIZE", "0.1", "0.5", "-p", "QUICK", "true",
-                   "-p", "NUM_STEPS", "20", "--out", str(tmp_path))
+    proc = run_cli(
+        "sweep",
+        "01",
+        "-g",
+        "STEP_SIZE",
+        "0.1",
+        "0.5",
+        "-p",
+        "QUICK",
+        "true",
+        "-p",
+        "NUM_STEPS",
+        "20",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     runs = json.loads((tmp_path / "report.json").read_text())["notebooks"]
     assert [r["parameters"]["STEP_SIZE"] for r in runs] == [0.1, 0.5]

@@ -23,8 +23,9 @@ def fit(seed=0, **kw):
         opt_D=torch.optim.Adam(net_D.parameters(), lr=2e-3, betas=(0.5, 0.999)),
     )
     opts.update(kw)
-    history = train.train_gan(net_G, net_D, sample_data, latent_dim=4, batch_size=128,
-                              progress=False, **opts)
+    history = train.train_gan(
+        net_G, net_D, sample_data, latent_dim=4, batch_size=128, progress=False, **opts
+    )
     return net_G, history
 
 
@@ -58,17 +59,30 @@ class CountingOptimizer(torch.optim.SGD):
 
 def test_k_discriminator_steps_per_generator_step():
     net_G, net_D = tiny_nets()
-    opt_G, opt_D = CountingOptimizer(net_G.parameters()), CountingOptimizer(net_D.parameters())
-    train.train_gan(net_G, net_D, sample_data, latent_dim=4, k=3, num_steps=7,
-                    opt_G=opt_G, opt_D=opt_D, progress=False)
+    opt_G, opt_D = (
+        CountingOptimizer(net_G.parameters()),
+        CountingOptimizer(net_D.parameters()),
+    )
+    train.train_gan(
+        net_G,
+        net_D,
+        sample_data,
+        latent_dim=4,
+        k=3,
+        num_steps=7,
+        opt_G=opt_G,
+        opt_D=opt_D,
+        progress=False,
+    )
     assert (opt_G.calls, opt_D.calls) == (7, 21)
 
 
 def test_num_epochs_over_a_tensor():
     net_G, net_D = tiny_nets()
     X = sample_data(1000)
-    h = train.train_gan(net_G, net_D, X, latent_dim=4, batch_size=100, num_epochs=2,
-                        progress=False)
+    h = train.train_gan(
+        net_G, net_D, X, latent_dim=4, batch_size=100, num_epochs=2, progress=False
+    )
     assert len(h.steps) == 20
 
 
@@ -80,8 +94,14 @@ def test_callbacks_snapshots_and_ema():
         calls.append(step)
         return net_G(fixed_Z).mean().item()
 
-    _, h = fit(num_steps=25, fixed_Z=fixed_Z, snapshot_every=10,
-               callbacks={"mean": mean_of_G}, callback_every=10, ema_decay=0.9)
+    _, h = fit(
+        num_steps=25,
+        fixed_Z=fixed_Z,
+        snapshot_every=10,
+        callbacks={"mean": mean_of_G},
+        callback_every=10,
+        ema_decay=0.9,
+    )
     assert [s for s, _ in h.snapshots] == [0, 10, 20, 25]
     assert all(x.shape == (16, 1) for _, x in h.snapshots)
     assert h.metric("mean")[0] == [10, 20, 25] == calls
@@ -103,10 +123,13 @@ def test_non_finite_loss_names_the_step():
             return out * float("nan") if self.calls > 6 else out  # 2 calls per D step
 
     net_G, _ = tiny_nets()
-    with pytest.raises(train.NonFiniteLossError, match="loss_D became nan at generator "
-                       "step 3.*learning rate") as info:
-        train.train_gan(net_G, Exploding(), sample_data, latent_dim=4, num_steps=10,
-                        progress=False)
+    with pytest.raises(
+        train.NonFiniteLossError,
+        match="loss_D became nan at generator step 3.*learning rate",
+    ) as info:
+        train.train_gan(
+            net_G, Exploding(), sample_data, latent_dim=4, num_steps=10, progress=False
+        )
     assert info.value.step == 3
 
 
@@ -118,21 +141,30 @@ def test_max_seconds_stops_early():
 def test_custom_loss_family_plugs_in_without_changing_the_loop():
     clipped = []
     wgan_like = losses.GANLoss(
-        "test-critic", d_loss=lambda r, f: f.mean() - r.mean(), g_loss=lambda f: -f.mean(),
-        after_d_step=lambda net: clipped.append(True), probability=False)
+        "test-critic",
+        d_loss=lambda r, f: f.mean() - r.mean(),
+        g_loss=lambda f: -f.mean(),
+        after_d_step=lambda net: clipped.append(True),
+        probability=False,
+    )
     _, h = fit(num_steps=5, loss=wgan_like, k=2)
     assert len(clipped) == 10 and h.D_real == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"k": 0}, "k .* must be an int >= 1"),
-    ({"batch_size": 0}, "batch_size"),
-    ({}, "give num_steps or num_epochs"),
-    ({"num_steps": 5, "loss": "nope"}, "unknown loss"),
-    ({"num_steps": 5, "snapshot_every": 2}, "needs fixed_Z"),
-    ({"num_steps": 5, "ema_decay": 1.5}, "ema_decay"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k .* must be an int >= 1"),
+        ({"batch_size": 0}, "batch_size"),
+        ({}, "give num_steps or num_epochs"),
+        ({"num_steps": 5, "loss": "nope"}, "unknown loss"),
+        ({"num_steps": 5, "snapshot_every": 2}, "needs fixed_Z"),
+        ({"num_steps": 5, "ema_decay": 1.5}, "ema_decay"),
+    ],
+)
 def test_bad_arguments_are_explained(kwargs, message):
     net_G, net_D = tiny_nets()
     with pytest.raises(ValueError, match=message):
-        train.train_gan(net_G, net_D, sample_data, latent_dim=4, progress=False, **kwargs)
+        train.train_gan(
+            net_G, net_D, sample_data, latent_dim=4, progress=False, **kwargs
+        )

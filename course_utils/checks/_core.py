@@ -167,18 +167,35 @@ def plain_tensor(exercise_id: str, value, what: str = "the result", shape=None):
     return out
 
 
-def require_close(exercise_id: str, got, expected, *, what: str, hint: str,
-                  atol: float = 1e-6, rtol: float = 1e-5) -> None:
+def require_close(
+    exercise_id: str,
+    got,
+    expected,
+    *,
+    what: str,
+    hint: str,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
+) -> None:
     """Raise :class:`ExerciseFailed` unless ``got`` and ``expected`` agree."""
     got_t = torch.as_tensor(got, dtype=torch.float64)
     exp_t = torch.as_tensor(expected, dtype=torch.float64)
-    if got_t.shape != exp_t.shape or not torch.allclose(got_t, exp_t, atol=atol, rtol=rtol):
+    if got_t.shape != exp_t.shape or not torch.allclose(
+        got_t, exp_t, atol=atol, rtol=rtol
+    ):
         if got_t.numel() == 1 and exp_t.numel() == 1:
             detail = f"got {got_t.item():.6g}, expected {exp_t.item():.6g}"
         else:
-            err = (got_t - exp_t).abs().max().item() if got_t.shape == exp_t.shape else None
+            err = (
+                (got_t - exp_t).abs().max().item()
+                if got_t.shape == exp_t.shape
+                else None
+            )
             detail = (
-                f"largest difference {err:.3g}" if err is not None
+                f"largest difference {err:.3g}"
+                if err is not None
                 else f"shape {tuple(got_t.shape)} instead of {tuple(exp_t.shape)}"
             )
-        raise ExerciseFailed(f"Exercise {exercise_id}: {what} is wrong ({detail}). {hint}")
+        raise ExerciseFailed(
+            f"Exercise {exercise_id}: {what} is wrong ({detail}). {hint}"
+        )

@@ -39,13 +39,19 @@ def check_value_estimate(estimate_value):
             return torch.sigmoid(w * samples + b)
 
         got = plain_float(
-            "1.1", call_student("1.1", estimate_value, D, X.clone(), fake_X.clone()),
+            "1.1",
+            call_student("1.1", estimate_value, D, X.clone(), fake_X.clone()),
             "estimate_value(D, X, fake_X)",
         )
         d_real, d_fake = D(X.double()), D(fake_X.double())
         expected = (torch.log(d_real).mean() + torch.log1p(-d_fake).mean()).item()
         require_close(
-            "1.1", got, expected, what="V(D, G)", atol=1e-4, rtol=1e-4,
+            "1.1",
+            got,
+            expected,
+            what="V(D, G)",
+            atol=1e-4,
+            rtol=1e-4,
             hint="V = mean of log D(x) over real samples plus mean of "
             "log(1 - D(G(z))) over fake samples (two separate means).",
         )
@@ -69,8 +75,9 @@ def check_nonsaturating(ns_loss):
                 " With logits as low as -200, sigmoid rounds to 0 and log gives inf:"
                 " -log(sigmoid(t)) equals softplus(-t), which stays finite."
             )
-        require_close("1.2", got, expected, what="the loss", atol=1e-4, rtol=1e-4,
-                      hint=hint)
+        require_close(
+            "1.2", got, expected, what="the loss", atol=1e-4, rtol=1e-4, hint=hint
+        )
 
 
 def _reference_step(x, y, h, alternating):
@@ -86,13 +93,24 @@ def _check_step(exercise_id, step, alternating):
         got = _pair(exercise_id, call_student(exercise_id, step, x, y, h))
         expected = _reference_step(x, y, h, alternating)
         if alternating:
-            hint = ("Alternating: first x descends on f = x*y using the current y, "
-                    "then y ascends using the NEW x.")
+            hint = (
+                "Alternating: first x descends on f = x*y using the current y, "
+                "then y ascends using the NEW x."
+            )
         else:
-            hint = ("Simultaneous: both players use the old point; x descends "
-                    "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y.")
-        require_close(exercise_id, got, expected, what="the new point",
-                      atol=1e-9, rtol=1e-9, hint=hint)
+            hint = (
+                "Simultaneous: both players use the old point; x descends "
+                "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y."
+            )
+        require_close(
+            exercise_id,
+            got,
+            expected,
+            what="the new point",
+            atol=1e-9,
+            rtol=1e-9,
+            hint=hint,
+        )
     # A consequence the formula predicts: one step scales the radius by
     # sqrt(1 + h^2) (simultaneous) or keeps x^2 + y^2 - h*x*y (alternating).
     x, y, h = 1.0, 0.0, 0.3
@@ -100,12 +118,23 @@ def _check_step(exercise_id, step, alternating):
         x, y = _pair(exercise_id, call_student(exercise_id, step, x, y, h))
     if alternating:
         invariant = x * x + y * y - h * x * y
-        require_close(exercise_id, invariant, 1.0, what="the conserved quantity",
-                      atol=1e-9, hint="Use the updated x when you update y.")
+        require_close(
+            exercise_id,
+            invariant,
+            1.0,
+            what="the conserved quantity",
+            atol=1e-9,
+            hint="Use the updated x when you update y.",
+        )
     else:
-        require_close(exercise_id, math.hypot(x, y), (1 + h * h) ** 5,
-                      what="the radius after 10 steps", atol=1e-9,
-                      hint="Both updates must use the old point.")
+        require_close(
+            exercise_id,
+            math.hypot(x, y),
+            (1 + h * h) ** 5,
+            what="the radius after 10 steps",
+            atol=1e-9,
+            hint="Both updates must use the old point.",
+        )
 
 
 @exercise("1.3", "one simultaneous step of the bilinear game is right.")
