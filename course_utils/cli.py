@@ -36,16 +36,21 @@ def _parse_value(text: str):
     return value
 
 
+def _names_ok(names) -> bool:
+    """Parameter names are UPPER_CASE; say so on stderr if one is not."""
+    for name in names:
+        if not name.isupper():
+            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            return False
+    return True
+
+
 def cmd_run(args) -> int:
     from course_utils.runner import run_notebooks
 
     parameters = {name: _parse_value(value) for name, value in args.param or []}
-    for name in parameters:
-        if not name.isupper():
-            print(
-                f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr
-            )
-            return 2
+    if not _names_ok(parameters):
+        return 2
     out = Path(args.out)
     try:
         report = run_notebooks(
@@ -74,12 +79,8 @@ def cmd_sweep(args) -> int:
             return 2
         grid[spec[0]] = [_parse_value(v) for v in spec[1:]]
     fixed = {name: _parse_value(value) for name, value in args.param or []}
-    for name in list(grid) + list(fixed):
-        if not name.isupper():
-            print(
-                f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr
-            )
-            return 2
+    if not _names_ok(list(grid) + list(fixed)):
+        return 2
     out = Path(args.out)
     try:
         report = run_sweep(
