@@ -40,7 +40,8 @@ def _names_ok(names) -> bool:
     """Parameter names are UPPER_CASE; say so on stderr if one is not."""
     for name in names:
         if not name.isupper():
-            print(f"error: parameter names are UPPER_CASE, got {name!r}", file=sys.stderr)
+            print(f"error: parameter names are UPPER_CASE, got {name!r}",
+                  file=sys.stderr)
             return False
     return True
 
