@@ -129,25 +129,35 @@ def dcgan_generator(
 ) -> nn.Sequential:
     """The course's DCGAN generator: noise (N, latent_dim) -> images (N, C, 28, 28).
 
-    ``width`` is the number of feature maps at 14 x 14; the 7 x 7 stage has twice
-    as many. The first layer is a transposed convolution with a 7 x 7 kernel on
-    the 1 x 1 "image" z, i.e. DCGAN's projection of z to a small stack of
-    feature maps; two stride-2 transposed convolutions then double the size
-    twice. Outputs lie in [-1, 1] (Tanh), the range of ``data.mnist``. The
-    architecture is the one 06_dcgan builds layer by layer.
+    A transposed convolution with a 7 x 7 kernel turns z, seen as a 1 x 1 image
+    with ``latent_dim`` channels, into ``2 * width`` feature maps of 7 x 7 (the
+    DCGAN "projection" of z); a stride-1 3 x 3 convolution works on those 7 x 7
+    maps; two stride-2 transposed convolutions double the size to 14 x 14
+    (``width`` maps) and 28 x 28 (``width // 2`` maps); a last 3 x 3
+    convolution mixes those into the image, squashed into [-1, 1] by Tanh (the
+    range of ``data.mnist``). Batch norm and ReLU follow every hidden layer.
+    This is the network 06_dcgan builds layer by layer.
     """
     _check_sizes("latent_dim", latent_dim)
-    _check_sizes("width", width)
     _check_sizes("channels", channels)
+    if isinstance(width, bool) or not isinstance(width, int) or width < 2:
+        raise ValueError(f"width must be an int >= 2, got {width!r}")
+    w = width
     return nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),  # (N, latent_dim, 1, 1)
-        nn.ConvTranspose2d(latent_dim, 2 * width, 7, 1, 0, bias=False),  # (N, 2w, 7, 7)
-        nn.BatchNorm2d(2 * width),
+        nn.ConvTranspose2d(latent_dim, 2 * w, 7, 1, 0, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * w),
         nn.ReLU(),
-        nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),  # (N, w, 14, 14)
-        nn.BatchNorm2d(width),
+        nn.Conv2d(2 * w, 2 * w, 3, 1, 1, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * w),
         nn.ReLU(),
-        nn.ConvTranspose2d(width, channels, 4, 2, 1),  # (N, C, 28, 28)
+        nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),  # (N, w, 14, 14)
+        nn.BatchNorm2d(w),
+        nn.ReLU(),
+        nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),  # (N, w/2, 28, 28)
+        nn.BatchNorm2d(w // 2),
+        nn.ReLU(),
+        nn.Conv2d(w // 2, channels, 3, 1, 1),  # (N, C, 28, 28)
         nn.Tanh(),
     )
 
@@ -156,20 +166,29 @@ def dcgan_discriminator(width: int = 64, channels: int = 1) -> nn.Sequential:
     """The course's DCGAN discriminator: images (N, C, 28, 28) -> logits (N, 1).
 
     Two stride-2 convolutions halve the size twice (``width`` then ``2 * width``
-    feature maps), with LeakyReLU(0.2) and batch norm on the second (DCGAN leaves
-    the input layer without it); a last 7 x 7 convolution reads the whole map
-    and returns one logit per image. Pair it with the logit losses of
-    :mod:`course_utils.losses`. Introduced in 06_dcgan.
+    feature maps), each followed by LeakyReLU(0.2), with batch norm on the second
+    (DCGAN leaves the input layer without it); two stride-1 3 x 3 convolutions
+    with batch norm and LeakyReLU take a closer look at the 7 x 7 maps; a last
+    7 x 7 convolution reads the whole map and returns one logit per image. Pair it with
+    the logit losses of :mod:`course_utils.losses`. This is the network 06_dcgan
+    builds layer by layer.
     """
     _check_sizes("width", width)
     _check_sizes("channels", channels)
+    w = width
     return nn.Sequential(
-        nn.Conv2d(channels, width, 4, 2, 1),  # (N, w, 14, 14)
+        nn.Conv2d(channels, w, 4, 2, 1),  # (N, w, 14, 14)
         nn.LeakyReLU(0.2),
-        nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # (N, 2w, 7, 7)
-        nn.BatchNorm2d(2 * width),
+        nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * w),
         nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * width, 1, 7, 1, 0),  # (N, 1, 1, 1)
+        nn.Conv2d(2 * w, 2 * w, 3, 1, 1, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * w),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * w, 2 * w, 3, 1, 1, bias=False),  # (N, 2w, 7, 7)
+        nn.BatchNorm2d(2 * w),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * w, 1, 7, 1, 0),  # (N, 1, 1, 1)
         nn.Flatten(),  # (N, 1)
     )
 

@@ -6,7 +6,10 @@ the discriminator per second of training). Each setting is timed ``--repeats``
 times after a short warm-up and the median is reported: on a shared machine
 single timings vary a lot.
 
-    python scripts/bench_dcgan.py --widths 32 48 64 --batches 64 128 --threads 1 2
+    python scripts/bench_dcgan.py --widths 48/32 32 64 --batches 64 128 --threads 1 2
+
+A width is one number (the same for both networks) or ``G/D``, the generator's and
+the discriminator's (06_dcgan's defaults are 48/32).
 """
 
 from __future__ import annotations
@@ -20,14 +23,19 @@ import torch
 from course_utils import data, models, train, utils
 
 
-def time_setting(width, batch_size, threads, latent_dim, steps, repeats):
+def time_setting(
+    width, batch_size, threads, latent_dim, steps, repeats, channels_last=False
+):
     torch.set_num_threads(threads)
     X, _ = data.mnist("train")
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     rates = []
     for _ in range(repeats):
         utils.set_seed(0)
-        net_G = models.dcgan_generator(latent_dim, width)
-        net_D = models.dcgan_discriminator(width)
+        g_width, d_width = width
+        net_G = models.dcgan_generator(latent_dim, g_width)
+        net_D = models.dcgan_discriminator(d_width)
+        net_G, net_D = net_G.to(memory_format=fmt), net_D.to(memory_format=fmt)
         kw = dict(latent_dim=latent_dim, batch_size=batch_size, progress=False)
         train.train_gan(net_G, net_D, X, num_steps=5, **kw)  # warm-up
         start = time.perf_counter()
@@ -36,26 +44,62 @@ def time_setting(width, batch_size, threads, latent_dim, steps, repeats):
     return statistics.median(rates), rates
 
 
+def width_pair(text):
+    """'48/32' -> (48, 32); '32' -> (32, 32)."""
+    try:
+        parts = [int(p) for p in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or min(parts) < 2:
+        raise argparse.ArgumentTypeError(
+            f"a width is N or G/D with integers >= 2, got {text!r}"
+        )
+    return tuple(parts)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[32, 48, 64])
+    parser.add_argument(
+        "--widths", type=width_pair, nargs="+", default=[(48, 32), (32, 32), (64, 64)]
+    )
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--threads", type=int, nargs="+", default=[2])
-    parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        default=["contiguous", "channels_last"],
+        choices=["contiguous", "channels_last"],
+    )
     args = parser.parse_args(argv)
-    print(f"{'width':>5} {'batch':>5} {'threads':>7} {'images/s':>9}  (all runs)")
-    for threads in args.threads:
-        for width in args.widths:
-            for batch_size in args.batches:
-                median, rates = time_setting(
-                    width, batch_size, threads, args.latent_dim, args.steps,
-                    args.repeats,
-                )
-                runs = ", ".join(f"{r:.0f}" for r in rates)
-                print(f"{width:>5} {batch_size:>5} {threads:>7} {median:>9.0f}  ({runs})",
-                      flush=True)
+    print(
+        f"{'format':>13} {'width':>5} {'batch':>5} {'threads':>7} {'images/s':>9}"
+        "  (all runs)"
+    )
+    for fmt in args.formats:
+        for threads in args.threads:
+            for width in args.widths:
+                for batch_size in args.batches:
+                    median, rates = time_setting(
+                        width,
+                        batch_size,
+                        threads,
+                        args.latent_dim,
+                        args.steps,
+                        args.repeats,
+                        channels_last=fmt == "channels_last",
+                    )
+                    runs = ", ".join(f"{r:.0f}" for r in rates)
+                    label = f"{width[0]}/{width[1]}"
+                    print(
+                        f"{fmt:>13} {label:>5} {batch_size:>5} {threads:>7} "
+                        f"{median:>9.0f}  ({runs})",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

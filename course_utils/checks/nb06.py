@@ -32,7 +32,9 @@ def _layers_of(module: nn.Module, kind: type) -> list:
 
 
 # ------------------------------------------------------------------ 6.1
-@exercise("6.1", "the generator block doubles the size: transposed conv, batch norm, ReLU.")
+@exercise(
+    "6.1", "the generator block doubles the size: transposed conv, batch norm, ReLU."
+)
 def check_generator_block(generator_block):
     for in_channels, out_channels, height, width in [(8, 5, 7, 7), (6, 3, 5, 3)]:
         block = _module(
@@ -78,22 +80,45 @@ def check_generator_block(generator_block):
         nn.Module.train(block)
         X = torch.randn(4, in_channels, height, width)
         out = plain_tensor(
-            "6.1", call_student("6.1", block, X.clone()), "the block's output",
+            "6.1",
+            call_student("6.1", block, X.clone()),
+            "the block's output",
             shape=(4, out_channels, 2 * height, 2 * width),
         )
         with torch.no_grad():
-            expected = F.relu(F.batch_norm(
-                F.conv_transpose2d(X, conv.weight, None, stride=2, padding=1),
-                None, None, norm.weight, norm.bias, training=True, eps=norm.eps,
-            ))
+            expected = F.relu(
+                F.batch_norm(
+                    F.conv_transpose2d(X, conv.weight, None, stride=2, padding=1),
+                    None,
+                    None,
+                    norm.weight,
+                    norm.bias,
+                    training=True,
+                    eps=norm.eps,
+                )
+            )
         require_close(
-            "6.1", out, expected.double(), what="the block's output",
-            atol=1e-4, rtol=1e-4,
+            "6.1",
+            out,
+            expected.double(),
+            what="the block's output",
+            atol=1e-4,
+            rtol=1e-4,
             hint="The order is: transposed convolution, then batch norm, then ReLU.",
         )
 
 
 # ------------------------------------------------------------------ 6.2
+def _parameter_values(exercise_id: str, value, what: str) -> torch.Tensor:
+    """A plain float64 copy of a layer's parameter (an exact nn.Parameter)."""
+    if type(value) is not nn.Parameter:
+        raise ExerciseFailed(
+            f"Exercise {exercise_id}: {what} should stay an nn.Parameter (change its "
+            f"values in place with nn.init), got {type(value).__name__}."
+        )
+    return plain_tensor(exercise_id, torch.Tensor.detach(value), what)
+
+
 def _init_test_net() -> nn.Sequential:
     # Big enough for the sample statistics to be precise, small enough to be fast.
     return nn.Sequential(
@@ -108,7 +133,10 @@ def _init_test_net() -> nn.Sequential:
     )
 
 
-@exercise("6.2", "convolution weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.")
+@exercise(
+    "6.2",
+    "convolution weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.",
+)
 def check_init(dcgan_init):
     if not callable(dcgan_init):
         raise ExerciseFailed(
@@ -124,7 +152,7 @@ def check_init(dcgan_init):
         weight = getattr(layer, "weight", None)
         if weight is None:
             continue
-        w = plain_tensor("6.2", weight, f"the weight of {name}")
+        w = _parameter_values("6.2", weight, f"the weight of {name}")
         if type(layer) is nn.BatchNorm2d:
             centre, what = 1.0, "batch-norm scale"
         else:
@@ -139,7 +167,7 @@ def check_init(dcgan_init):
             )
         bias = getattr(layer, "bias", None)
         if bias is not None:
-            b = plain_tensor("6.2", bias, f"the bias of {name}")
+            b = _parameter_values("6.2", bias, f"the bias of {name}")
             if b.abs().max().item() != 0.0:
                 raise ExerciseFailed(
                     f"Exercise 6.2: the bias of {name} should be all zeros "
@@ -158,8 +186,9 @@ def check_discriminator_loss(discriminator_loss):
     for real_logits, fake_logits in cases:
         got = plain_float(
             "6.3",
-            call_student("6.3", discriminator_loss, real_logits.clone(),
-                         fake_logits.clone()),
+            call_student(
+                "6.3", discriminator_loss, real_logits.clone(), fake_logits.clone()
+            ),
             "discriminator_loss(real_logits, fake_logits)",
         )
         r, f = real_logits.double(), fake_logits.double()
@@ -175,15 +204,17 @@ def check_discriminator_loss(discriminator_loss):
                 "F.binary_cross_entropy_with_logits (or softplus), which stays "
                 "finite."
             )
-        require_close("6.3", got, expected, what="loss_D", atol=1e-4, rtol=1e-4,
-                      hint=hint)
+        require_close(
+            "6.3", got, expected, what="loss_D", atol=1e-4, rtol=1e-4, hint=hint
+        )
 
 
 # ------------------------------------------------------------------ 6.4
 def _reference_slerp(z0, z1, t):
     cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
     omega = torch.arccos(cos.clamp(-1.0, 1.0))
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+    weight0, weight1 = torch.sin((1 - t) * omega), torch.sin(t * omega)
+    return (weight0 * z0 + weight1 * z1) / torch.sin(omega)
 
 
 @exercise("6.4", "spherical interpolation matches at 15 points on 3 pairs of vectors.")
@@ -194,8 +225,10 @@ def check_slerp(slerp):
             z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
         for t in (0.0, 0.2, 0.5, 0.75, 1.0):
             got = plain_tensor(
-                "6.4", call_student("6.4", slerp, z0.clone(), z1.clone(), t),
-                f"slerp(z0, z1, {t})", shape=(dim,),
+                "6.4",
+                call_student("6.4", slerp, z0.clone(), z1.clone(), t),
+                f"slerp(z0, z1, {t})",
+                shape=(dim,),
             )
             expected = _reference_slerp(z0.double(), z1.double(), t)
             hint = (
@@ -208,5 +241,12 @@ def check_slerp(slerp):
                     f" Halfway between (1, 0) and (0, 1) it should be "
                     f"({math.sqrt(0.5):.4f}, {math.sqrt(0.5):.4f})."
                 )
-            require_close("6.4", got, expected, what=f"slerp at t = {t}",
-                          atol=1e-4, rtol=1e-4, hint=hint)
+            require_close(
+                "6.4",
+                got,
+                expected,
+                what=f"slerp at t = {t}",
+                atol=1e-4,
+                rtol=1e-4,
+                hint=hint,
+            )

@@ -1,0 +1,161 @@
+"""The checkers of 06_dcgan accept the reference solutions and refuse wrong ones."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils import checks
+
+
+def generator_block(in_channels, out_channels):
+    return nn.Sequential(
+        nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    )
+
+
+def dcgan_init(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    return F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def slerp(z0, z1, t):
+    omega = torch.arccos(torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
+        omega
+    )
+
+
+SOLUTIONS = {
+    "6.1": generator_block,
+    "6.2": dcgan_init,
+    "6.3": discriminator_loss,
+    "6.4": slerp,
+}
+
+
+def _init_no_bn(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def _init_bn_at_zero(module):
+    _init_no_bn(module)
+    if isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _init_std_too_big(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.2)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _init_keeps_bias(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _init_crashes_on_activations(module):
+    nn.init.normal_(module.weight, 0.0, 0.02)
+
+
+WRONG = {
+    "6.1": [
+        lambda i, o: nn.Sequential(  # stride 1: no upsampling
+            nn.ConvTranspose2d(i, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()
+        ),
+        lambda i, o: nn.Sequential(  # ReLU before batch norm
+            nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False), nn.ReLU(), nn.BatchNorm2d(o)
+        ),
+        lambda i, o: nn.Sequential(  # a useless bias
+            nn.ConvTranspose2d(i, o, 4, 2, 1), nn.BatchNorm2d(o), nn.ReLU()
+        ),
+        lambda i, o: nn.Sequential(  # LeakyReLU is the discriminator's
+            nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(o),
+            nn.LeakyReLU(0.2),
+        ),
+        lambda i, o: nn.Sequential(  # an ordinary convolution
+            nn.Conv2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()
+        ),
+        lambda i, o: [nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False)],  # not a module
+    ],
+    "6.2": [
+        _init_no_bn,
+        _init_bn_at_zero,
+        _init_std_too_big,
+        _init_keeps_bias,
+        _init_crashes_on_activations,
+        "not a function",
+    ],
+    "6.3": [
+        lambda r, f: (
+            -torch.log(torch.sigmoid(r)).mean()  # overflows at -200
+            - torch.log(1 - torch.sigmoid(f)).mean()
+        ),
+        lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(),  # wrong label
+        lambda r, f: F.softplus(torch.cat([-r, f])).mean(),  # one mean over both
+        lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean()).item() / 2,
+    ],
+    "6.4": [
+        lambda z0, z1, t: (1 - t) * z0 + t * z1,  # linear
+        lambda z0, z1, t: slerp(z0, z1, 1 - t),  # reversed
+        lambda z0, z1, t: slerp(z0, z1, t).tolist(),  # not a tensor
+        lambda z0, z1, t: slerp(z0 / z0.norm(), z1 / z1.norm(), t),  # loses the norms
+    ],
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_solution_passes(exercise_id, capsys):
+    checks.check(exercise_id, SOLUTIONS[exercise_id])
+    out = capsys.readouterr().out
+    assert out.startswith(f"Exercise {exercise_id} passed: ") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "exercise_id, index",
+    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
+)
+def test_wrong_answers_fail(exercise_id, index):
+    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}"):
+        checks.check(exercise_id, WRONG[exercise_id][index])
+
+
+def test_unsolved_exercise_says_so():
+    def stub(*args):
+        raise NotImplementedError("Exercise 6.1")
+
+    with pytest.raises(checks.ExerciseFailed, match="not solved yet"):
+        checks.check("6.1", stub)
+
+
+def test_checks_leave_the_global_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    for exercise_id, solution in SOLUTIONS.items():
+        checks.check(exercise_id, solution)
+    assert torch.equal(torch.rand(3), expected)

@@ -1,0 +1,145 @@
+"""The DCGAN builders of course_utils.models (introduced in 06_dcgan)."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils import models, train, utils
+
+
+@pytest.mark.parametrize("latent_dim, width", [(64, 32), (100, 64), (8, 2)])
+def test_generator_shapes_and_range(latent_dim, width):
+    net_G = models.dcgan_generator(latent_dim, width)
+    fake_X = net_G(torch.randn(5, latent_dim))
+    assert fake_X.shape == (5, 1, 28, 28)
+    assert fake_X.abs().max() <= 1.0  # Tanh output
+    net_G.eval()
+    assert net_G(torch.randn(1, latent_dim)).shape == (1, 1, 28, 28)
+
+
+@pytest.mark.parametrize("width", [2, 32, 64])
+def test_discriminator_gives_one_logit_per_image(width):
+    net_D = models.dcgan_discriminator(width)
+    logits = net_D(torch.rand(6, 1, 28, 28) * 2 - 1)
+    assert logits.shape == (6, 1)
+
+
+def test_channels_argument():
+    net_G = models.dcgan_generator(16, 8, channels=3)
+    net_D = models.dcgan_discriminator(8, channels=3)
+    fake_X = net_G(torch.randn(4, 16))
+    assert fake_X.shape == (4, 3, 28, 28)
+    assert net_D(fake_X).shape == (4, 1)
+
+
+def test_the_dcgan_rules_hold():
+    net_G = models.dcgan_generator(64, 32)
+    net_D = models.dcgan_discriminator(32)
+    g_types = [type(m) for m in net_G]
+    d_types = [type(m) for m in net_D]
+    # no pooling and no fully connected layers anywhere
+    for types in (g_types, d_types):
+        assert nn.Linear not in types
+        assert not any("Pool" in t.__name__ for t in types)
+    # G: ReLU inside, Tanh at the end, no batch norm on the output layer
+    assert g_types[-1] is nn.Tanh and nn.LeakyReLU not in g_types
+    assert g_types[-3] is not nn.BatchNorm2d
+    assert g_types.count(nn.ConvTranspose2d) == 3
+    # D: LeakyReLU(0.2) only, no batch norm right after the input layer
+    assert nn.ReLU not in d_types
+    assert all(m.negative_slope == 0.2 for m in net_D if isinstance(m, nn.LeakyReLU))
+    assert d_types[1] is nn.LeakyReLU
+    # stride-2 layers double (G) or halve (D) the size
+    strides = [m.stride for m in net_D if isinstance(m, nn.Conv2d)]
+    assert strides.count((2, 2)) == 2
+
+
+def test_no_bias_before_batch_norm():
+    for net in (models.dcgan_generator(64, 32), models.dcgan_discriminator(32)):
+        layers = list(net)
+        for layer, following in zip(layers, layers[1:]):
+            if isinstance(following, nn.BatchNorm2d):
+                assert layer.bias is None
+
+
+def test_weights_init_statistics():
+    torch.manual_seed(0)
+    net_D = models.dcgan_discriminator(64)
+    net_G = models.dcgan_generator(100, 64)
+    for net in (net_G, net_D):
+        net.apply(models.dcgan_weights_init)
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                if m.weight.numel() > 5000:
+                    assert abs(m.weight.mean().item()) < 0.002
+                    assert 0.018 < m.weight.std().item() < 0.022
+                if m.bias is not None:
+                    assert torch.count_nonzero(m.bias) == 0
+            if isinstance(m, nn.BatchNorm2d):
+                assert abs(m.weight.mean().item() - 1) < 0.01
+                assert torch.count_nonzero(m.bias) == 0
+
+
+def test_weights_init_leaves_other_modules_alone():
+    layer = nn.Embedding(4, 3)
+    before = layer.weight.detach().clone()
+    layer.apply(models.dcgan_weights_init)
+    assert torch.equal(layer.weight, before)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "32"])
+def test_bad_widths_are_refused(bad):
+    with pytest.raises(ValueError):
+        models.dcgan_generator(64, bad)
+    with pytest.raises(ValueError):
+        models.dcgan_discriminator(bad)
+
+
+def test_width_one_is_refused_by_the_generator():
+    with pytest.raises(ValueError, match="width"):
+        models.dcgan_generator(64, 1)
+
+
+def test_a_few_training_steps_run_and_stay_finite():
+    utils.set_seed(0)
+    net_G = models.dcgan_generator(16, 4).apply(models.dcgan_weights_init)
+    net_D = models.dcgan_discriminator(4).apply(models.dcgan_weights_init)
+    X = torch.rand(40, 1, 28, 28) * 2 - 1
+    history = train.train_gan(
+        net_G,
+        net_D,
+        X,
+        latent_dim=16,
+        num_steps=5,
+        batch_size=8,
+        ema_decay=0.9,
+        progress=False,
+    )
+    assert len(history.loss_D) == 5
+    assert all(torch.isfinite(torch.tensor(history.loss_D + history.loss_G)))
+    assert history.ema_G is not None
+    assert history.ema_G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
+
+
+def _shapes(net, X):
+    shapes = []
+    with torch.no_grad():
+        for layer in net:
+            X = layer(X)
+            shapes.append(tuple(X.shape[1:]))
+    return shapes
+
+
+def test_layer_shapes_match_the_comments():
+    # The shape comments of models.py and of 06_dcgan, layer by layer.
+    w, d = 6, 5
+    g = _shapes(models.dcgan_generator(d, w), torch.randn(3, d))
+    assert g == (
+        [(d, 1, 1)]
+        + [(2 * w, 7, 7)] * 6
+        + [(w, 14, 14)] * 3
+        + [(w // 2, 28, 28)] * 3
+        + [(1, 28, 28)] * 2
+    )
+    dd = _shapes(models.dcgan_discriminator(w), torch.randn(3, 1, 28, 28))
+    assert dd == [(w, 14, 14)] * 2 + [(2 * w, 7, 7)] * 9 + [(1, 1, 1), (1,)]
