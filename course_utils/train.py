@@ -133,6 +133,7 @@ def train_gan(
     callbacks: Optional[dict] = None,
     callback_every: int = 100,
     ema_decay: Optional[float] = None,
+    reuse_fake: bool = False,
     device: Union[str, torch.device, None] = None,
     progress: bool = True,
     desc: str = "training",
@@ -154,6 +155,12 @@ def train_gan(
     ``net_G(fixed_Z)`` (in eval mode) is stored every ``snapshot_every`` steps,
     at step 0 and at the end. ``ema_decay`` keeps an exponential moving average
     of the generator's weights in ``History.ema_G``.
+
+    ``reuse_fake=True`` saves one forward pass of ``net_G`` per step: the fake
+    batch of the last discriminator step is made with gradients kept, and the
+    generator step reuses it (scored by the updated discriminator) instead of
+    drawing a new one, as the PyTorch DCGAN example does. Introduced in
+    06_dcgan, where it buys about a tenth of the training time.
 
     Raises :class:`NonFiniteLossError`, naming the step, if a loss is NaN or
     infinite. Introduced in 01_minimax_game.
@@ -180,6 +187,8 @@ def train_gan(
             raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
+    if not isinstance(reuse_fake, bool):
+        raise ValueError(f"reuse_fake must be True or False, got {reuse_fake!r}")
     if callback_every < 1:
         raise ValueError(f"callback_every must be >= 1, got {callback_every!r}")
     if snapshot_every is not None and fixed_Z is None:
@@ -237,10 +246,14 @@ def train_gan(
     step = 0
     try:
         for step in range(1, num_steps + 1):
-            for _ in range(k):
+            for i in range(k):
                 X = sample_real(batch_size)
-                with torch.no_grad():
-                    fake_X = net_G(sample_Z(X.shape[0]))
+                if reuse_fake and i == k - 1:
+                    fake_for_G = net_G(sample_Z(batch_size))
+                    fake_X = fake_for_G.detach()
+                else:
+                    with torch.no_grad():
+                        fake_X = net_G(sample_Z(X.shape[0]))
                 real_out = net_D(X)
                 fake_out = net_D(fake_X)
                 loss_D = gan_loss.d_loss(real_out, fake_out)
@@ -253,7 +266,9 @@ def train_gan(
                     gan_loss.after_d_step(net_D)
             value_D = _check_finite(loss_D, "loss_D", step)
 
-            fake_out_G = net_D(net_G(sample_Z(batch_size)))
+            if not reuse_fake:
+                fake_for_G = net_G(sample_Z(batch_size))
+            fake_out_G = net_D(fake_for_G)
             loss_G = gan_loss.g_loss(fake_out_G)
             opt_G.zero_grad(set_to_none=True)
             loss_G.backward()

@@ -186,3 +186,38 @@ def test_input_checks_and_uint8(heldout):
     assert torch.allclose(metrics.predict_proba(squeezed), probs)
     # Generated images that carry gradients are accepted.
     assert 0 <= metrics.confident_share(images.clone().requires_grad_(True)) <= 1
+
+
+def test_evaluate_images_averages_over_draws(train, noise):
+    images = train[0][:4000]
+    one = metrics.evaluate_images(images[:1000], seed=0)
+    four = metrics.evaluate_images(images, seed=0, draws=4)
+    assert four["n_generated"] == 1000 and four["draws"] == 4
+    # Real training digits stay near the (averaged) real-vs-real reference.
+    assert four["fd_generated"] < 2 * four["fd_real_reference"]
+    # The first draw is the single-draw evaluation; the others move the average.
+    assert four["fd_real_reference"] != one["fd_real_reference"]
+    assert 2.0 < four["fd_real_reference"] < 5.0
+    # Averaging shrinks the spread of the reference over seeds.
+    singles = [metrics.evaluate_images(noise, seed=s)["fd_real_reference"]
+               for s in range(6)]
+    averaged = [
+        metrics.evaluate_images(torch.cat([noise] * 5), seed=s, draws=5)[
+            "fd_real_reference"
+        ]
+        for s in range(6)
+    ]
+    assert np.std(averaged) < 0.7 * np.std(singles)
+    # Class statistics use every image.
+    assert four["class_kl_uniform"] < 0.01
+
+
+@pytest.mark.parametrize("draws", [0, -1, 1.5, True])
+def test_evaluate_images_refuses_bad_draws(noise, draws):
+    with pytest.raises(ValueError, match="draws"):
+        metrics.evaluate_images(noise, draws=draws)
+
+
+def test_evaluate_images_needs_two_images_per_draw(noise):
+    with pytest.raises(ValueError, match="cannot be split"):
+        metrics.evaluate_images(noise[:5], draws=3)

@@ -160,6 +160,7 @@ def test_custom_loss_family_plugs_in_without_changing_the_loop():
         ({"num_steps": 5, "loss": "nope"}, "unknown loss"),
         ({"num_steps": 5, "snapshot_every": 2}, "needs fixed_Z"),
         ({"num_steps": 5, "ema_decay": 1.5}, "ema_decay"),
+        ({"num_steps": 5, "reuse_fake": 1}, "reuse_fake"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, message):
@@ -168,3 +169,31 @@ def test_bad_arguments_are_explained(kwargs, message):
         train.train_gan(
             net_G, net_D, sample_data, latent_dim=4, progress=False, **kwargs
         )
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_reuse_fake_saves_one_generator_pass_per_step(k):
+    counts = {}
+    for reuse in (False, True):
+        net_G, net_D = tiny_nets()
+        calls = []
+        net_G.register_forward_hook(lambda m, i, o: calls.append(o.requires_grad))
+        opt_G, opt_D = (
+            CountingOptimizer(net_G.parameters()),
+            CountingOptimizer(net_D.parameters()),
+        )
+        train.train_gan(net_G, net_D, sample_data, latent_dim=4, k=k, num_steps=6,
+                        opt_G=opt_G, opt_D=opt_D, reuse_fake=reuse, progress=False)
+        assert (opt_G.calls, opt_D.calls) == (6, 6 * k)
+        # Passes with gradients: one per generator step either way.
+        assert sum(calls) == 6
+        counts[reuse] = len(calls)
+    assert counts == {False: 6 * (k + 1), True: 6 * k}
+
+
+def test_reuse_fake_still_learns():
+    net_G, history = fit(num_steps=1500, reuse_fake=True)
+    with torch.no_grad():
+        samples = net_G(torch.randn(5000, 4))
+    assert abs(samples.mean().item() - 2.0) < 0.2
+    assert 0.25 < samples.std().item() < 0.75
