@@ -308,6 +308,20 @@ def _subsample(points, max_points: Optional[int]) -> np.ndarray:
     return points
 
 
+def _show_surface(ax, surface, bounds):
+    """D's probabilities as a heat map on ``bounds``, red where D says real."""
+    return ax.imshow(
+        surface,
+        origin="lower",
+        extent=bounds,
+        vmin=0,
+        vmax=1,
+        cmap="RdBu_r",
+        alpha=0.75,
+        aspect="auto",
+    )
+
+
 def plot_decision_surface(
     D,
     real=None,
@@ -338,16 +352,7 @@ def plot_decision_surface(
         if isinstance(D, np.ndarray)
         else decision_surface(D, bounds, resolution, logits)
     )
-    image = ax.imshow(
-        surface,
-        origin="lower",
-        extent=bounds,
-        vmin=0,
-        vmax=1,
-        cmap="RdBu_r",
-        alpha=0.75,
-        aspect="auto",
-    )
+    image = _show_surface(ax, surface, bounds)
     if real is not None:
         real = _subsample(real, max_points)
         ax.scatter(real[:, 0], real[:, 1], s=3, c="black", alpha=0.5, label="real")
@@ -466,16 +471,7 @@ def animate_training(
     _, first, surface = _frame_parts(frames[0])
     image = None
     if surface is not None:
-        image = ax.imshow(
-            surface,
-            origin="lower",
-            extent=bounds,
-            vmin=0,
-            vmax=1,
-            cmap="RdBu_r",
-            alpha=0.75,
-            aspect="auto",
-        )
+        image = _show_surface(ax, surface, bounds)
         fig.colorbar(image, ax=ax, label="D(x)")
     if real is not None:
         pts = _subsample(real, max_points)
