@@ -12,12 +12,14 @@ run after each discriminator step (weight clipping, say). The training loop in
 LSGAN, WGAN and hinge losses with :func:`register` without touching the loop.
 
 Notation: ``real_logits = net_D(X)``, ``fake_logits = net_D(fake_X)`` and
-D(x) = sigmoid(logit). Introduced in 01_minimax_game.
+D(x) = sigmoid(logit). Introduced in 01_minimax_game; the least-squares family
+(:func:`lsgan`) belongs to 07_lsgan, the critic losses (:func:`wgan_clip`,
+:func:`wgan_gp`, :func:`gradient_penalty`) and the hinge loss to 08_wgan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import torch
@@ -32,6 +34,12 @@ __all__ = [
     "d_loss_minimax",
     "g_loss_saturating",
     "g_loss_nonsaturating",
+    "lsgan",
+    "hinge",
+    "wgan_clip",
+    "wgan_gp",
+    "gradient_penalty",
+    "clip_weights",
 ]
 
 
@@ -79,7 +87,9 @@ class GANLoss:
     ``after_d_step(net_D)``, if given, runs after every discriminator update.
     ``probability`` says whether sigmoid of the output is a probability of
     "real" (true for the minimax family, false for a WGAN critic); the training
-    loop logs mean D(x) and D(G(z)) only when it is.
+    loop logs mean D(x) and D(G(z)) only when it is. ``critic`` says that the
+    output is a critic's score whose mean gap E[D(x)] - E[D(G(z))] estimates a
+    distance; the loop then logs that gap as ``critic_estimate``.
     """
 
     name: str
@@ -88,6 +98,7 @@ class GANLoss:
     penalty: Optional[Callable[..., torch.Tensor]] = None
     after_d_step: Optional[Callable[[torch.nn.Module], None]] = None
     probability: bool = True
+    critic: bool = False
 
 
 _REGISTRY: dict[str, GANLoss] = {}
@@ -120,5 +131,123 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
+# ------------------------------------------------------------ least squares
+def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> GANLoss:
+    """The least-squares losses of Mao et al. with the a-b-c coding.
+
+    D minimises 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2] (a: the target of
+    fakes, b: of real samples) and G minimises 1/2 E[(D(G(z)) - c)^2] (c: the
+    value G wants D to believe). (0, 1, 1) is the 0-1 coding; (-1, 1, 0) the
+    coding with b - c = 1 and b - a = 2 that links the game to the Pearson
+    chi-square divergence. D's output is used as it is, with no sigmoid.
+    """
+    for name, value in (("a", a), ("b", b), ("c", c)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+    if a == b:
+        raise ValueError(f"a and b must differ (got a = b = {a}): D could not tell")
+
+    def d_loss(real_out, fake_out):
+        return 0.5 * ((real_out - b) ** 2).mean() + 0.5 * ((fake_out - a) ** 2).mean()
+
+    def g_loss(fake_out):
+        return 0.5 * ((fake_out - c) ** 2).mean()
+
+    return GANLoss(f"lsgan({a:g},{b:g},{c:g})", d_loss, g_loss, probability=False)
+
+
+# -------------------------------------------------------------------- hinge
+def _hinge_d(real_out, fake_out):
+    return F.relu(1.0 - real_out).mean() + F.relu(1.0 + fake_out).mean()
+
+
+def _critic_g(fake_out):
+    return -fake_out.mean()
+
+
+def hinge() -> GANLoss:
+    """The hinge loss: D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))],
+    G minimises -E[D(G(z))] (the SAGAN / spectral-norm GAN choice)."""
+    return GANLoss("hinge", _hinge_d, _critic_g, probability=False, critic=True)
+
+
+# ------------------------------------------------------------- WGAN critics
+def _critic_d(real_out, fake_out):
+    return fake_out.mean() - real_out.mean()
+
+
+def clip_weights(net: torch.nn.Module, c: float) -> None:
+    """Clamp every parameter of ``net`` to [-c, c], in place (WGAN's clipping)."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.clamp_(-c, c)
+
+
+def wgan_clip(clip: float = 0.01) -> GANLoss:
+    """WGAN with weight clipping (Arjovsky et al.): the critic minimises
+    E[D(G(z))] - E[D(x)], G minimises -E[D(G(z))], and every weight is clipped
+    to [-clip, clip] after every critic step. Train it with RMSProp (lr 5e-5 in
+    the paper) and several critic steps per generator step."""
+    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip <= 0:
+        raise ValueError(f"clip must be a number > 0, got {clip!r}")
+    return GANLoss(
+        f"wgan(clip={clip:g})",
+        _critic_d,
+        _critic_g,
+        after_d_step=lambda net: clip_weights(net, clip),
+        probability=False,
+        critic=True,
+    )
+
+
+def gradient_penalty(
+    net_D: torch.nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    lam: float = 10.0,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """WGAN-GP's penalty lam * E[(||grad_x D(x_hat)||_2 - 1)^2].
+
+    x_hat = eps x + (1 - eps) x_fake with one eps ~ U(0, 1) per sample, and the
+    norm is taken per sample over all of its coordinates. ``real`` and ``fake``
+    must have the same shape (pair them before calling). The graph is kept so
+    that the penalty can be minimised by the critic's optimiser.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(
+            f"real and fake batches must have the same shape for the interpolates, "
+            f"got {tuple(real.shape)} and {tuple(fake.shape)}"
+        )
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    out = net_D(x_hat)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norms = grad.flatten(1).norm(dim=1)
+    return lam * ((norms - 1.0) ** 2).mean()
+
+
+def wgan_gp(lam: float = 10.0) -> GANLoss:
+    """WGAN-GP (Gulrajani et al.): the critic losses of :func:`wgan_clip`
+    without clipping, plus :func:`gradient_penalty` with weight ``lam`` on
+    random interpolates. Use no batch norm in the critic (the penalty is per
+    sample); the paper trains with Adam 1e-4, betas (0, 0.9), 5 critic steps."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or lam < 0:
+        raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    return GANLoss(
+        f"wgan-gp(lam={lam:g})",
+        _critic_d,
+        _critic_g,
+        penalty=lambda net, real, fake: gradient_penalty(net, real, fake, lam),
+        probability=False,
+        critic=True,
+    )
+
+
 register(GANLoss("minimax", d_loss_minimax, g_loss_saturating))
 register(GANLoss("nonsaturating", d_loss_minimax, g_loss_nonsaturating))
+register(replace(lsgan(0.0, 1.0, 1.0), name="lsgan"))
+register(hinge())
+register(replace(wgan_clip(0.01), name="wgan"))
+register(replace(wgan_gp(10.0), name="wgan-gp"))

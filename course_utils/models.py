@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from typing import Callable, Sequence, Union
 
+import torch
 from torch import nn
 
-__all__ = ["mlp_generator", "mlp_discriminator", "make_activation", "ACTIVATIONS"]
+__all__ = [
+    "mlp_generator",
+    "mlp_discriminator",
+    "make_activation",
+    "ACTIVATIONS",
+    "dcgan_generator",
+    "dcgan_discriminator",
+    "dcgan_weights_init",
+    "OneHotConditioned",
+    "SharedBodyDQ",
+]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -207,3 +218,50 @@ def dcgan_weights_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+# Introduced in 05_conditional_and_infogan: wrappers that feed labels to a
+# network, and a discriminator whose body is shared with InfoGAN's Q head.
+class OneHotConditioned(nn.Module):
+    """``net(cat([x, one_hot(y)]))``: a network on flat inputs conditioned on an
+    integer label by concatenating its one-hot code to the input.
+
+    Wrap a generator built for ``latent_dim + num_classes`` inputs, or a
+    discriminator built for ``data_dim + num_classes``; call it as
+    ``module(x, y)``.
+    """
+
+    def __init__(self, net: nn.Module, num_classes: int):
+        super().__init__()
+        _check_sizes("num_classes", num_classes)
+        self.net, self.num_classes = net, num_classes
+
+    def forward(self, x, y):
+        from torch.nn import functional as F
+
+        if x.dim() != 2:
+            raise ValueError(f"expected flat inputs (N, features), got {tuple(x.shape)}")
+        if y.shape != (x.shape[0],):
+            raise ValueError(
+                f"expected one label per sample, shape ({x.shape[0]},), got "
+                f"{tuple(y.shape)}"
+            )
+        one_hot = F.one_hot(y.long(), self.num_classes).to(x.dtype)
+        return self.net(torch.cat([x, one_hot], dim=1))
+
+
+class SharedBodyDQ(nn.Module):
+    """A discriminator and an InfoGAN Q head on one shared body.
+
+    ``forward(x)`` returns ``(d_head(body(x)), q_head(body(x)))``: D's logit
+    and Q's outputs (see :class:`course_utils.updates.InfoGAN` for their
+    layout). The body is computed once.
+    """
+
+    def __init__(self, body: nn.Module, d_head: nn.Module, q_head: nn.Module):
+        super().__init__()
+        self.body, self.d_head, self.q_head = body, d_head, q_head
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.d_head(h), self.q_head(h)

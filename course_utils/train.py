@@ -1,10 +1,16 @@
-"""The course's GAN training loop (introduced in 01_minimax_game).
+"""The course's GAN training engine (introduced in 01_minimax_game).
 
-:func:`train_gan` runs Goodfellow's Algorithm 1 with the pieces a notebook wants
-to change passed in: the networks, the optimisers, the loss family (by name or
-as a :class:`course_utils.losses.GANLoss`), ``k`` discriminator steps per
-generator step, metric callbacks and snapshots of samples from fixed noise. It
-returns a :class:`History` of everything it logged.
+:func:`train_gan` is one driver loop for every GAN of the course. It owns what
+every run shares: counting steps and epochs, the progress bar, timing,
+snapshots of samples from fixed noise, metric callbacks, the moving average of
+the generator's weights and the check that no loss became NaN or infinite.
+What one iteration does is an *update rule* from :mod:`course_utils.updates`:
+alternating updates with ``k`` discriminator steps (Goodfellow's Algorithm 1,
+the default), conditional models, InfoGAN, unrolled GANs, packed
+discriminators. The loss family (minimax, non-saturating, least squares,
+hinge, WGAN with clipping or a gradient penalty) is a
+:class:`course_utils.losses.GANLoss` that the rule uses. The loop returns a
+:class:`History` of everything it logged.
 """
 
 from __future__ import annotations
@@ -15,12 +21,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
+import numpy as np
 import torch
 from torch import nn
 
 from course_utils import losses as _losses
 
-__all__ = ["train_gan", "History", "NonFiniteLossError", "RealSampler"]
+__all__ = [
+    "train_gan",
+    "History",
+    "Context",
+    "NonFiniteLossError",
+    "RealSampler",
+    "make_sampler",
+]
 
 RealSampler = Callable[[int], torch.Tensor]
 
@@ -31,6 +45,9 @@ _CAUSES = (
     "generator's output can reach; an exploding critic without clipping or a "
     "gradient penalty."
 )
+
+# Seed of the random generator that metric callbacks see (offset by the step).
+CALLBACK_SEED = 1_234_567
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -43,18 +60,29 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class History:
-    """What :func:`train_gan` logged. Every list in ``losses`` is per generator step."""
+    """What :func:`train_gan` logged. Every per-step list has one entry per
+    generator step.
+
+    ``loss_D`` is the discriminator's (or critic's) own loss, without any
+    penalty; ``D_real`` and ``D_fake`` are mean sigmoid outputs (only for loss
+    families whose output is a probability). Everything else a rule logs per
+    step (``penalty``, ``critic_estimate``, ``loss_Q``, ...) is in ``logs``.
+    ``metrics`` maps a callback's name to (step, value) pairs, the value a
+    float or a NumPy array.
+    """
 
     steps: list = field(default_factory=list)
     loss_D: list = field(default_factory=list)
     loss_G: list = field(default_factory=list)
     D_real: list = field(default_factory=list)  # mean D(x) = sigmoid(logit)
     D_fake: list = field(default_factory=list)  # mean D(G(z)) before the G step
+    logs: dict = field(default_factory=dict)  # name -> list per generator step
     metrics: dict = field(default_factory=dict)  # name -> list of (step, value)
     snapshots: list = field(default_factory=list)  # list of (step, samples)
     seconds: float = 0.0
     stopped_early: bool = False
     ema_G: Optional[nn.Module] = None
+    rule: str = ""
 
     def metric(self, name: str) -> tuple[list, list]:
         """The steps and values of metric ``name``."""
@@ -63,61 +91,176 @@ class History:
         pairs = self.metrics[name]
         return [s for s, _ in pairs], [v for _, v in pairs]
 
+    def metric_array(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Steps and values of metric ``name`` stacked into arrays: for a metric
+        that returns an array of shape S, the values have shape (T, *S)."""
+        steps, values = self.metric(name)
+        return np.asarray(steps), np.stack([np.asarray(v) for v in values])
 
-def _as_sampler(data, batch_size: int, device) -> tuple[RealSampler, Optional[int]]:
-    """Turn a tensor of real data, or a sampler, into ``sample(n) -> batch``.
+    def log(self, name: str) -> list:
+        """The per-step values of ``name`` (``loss_D``, ``penalty``, ...)."""
+        if name in ("loss_D", "loss_G", "D_real", "D_fake"):
+            return getattr(self, name)
+        if name not in self.logs:
+            raise KeyError(f"nothing logged as {name!r}; logged: {sorted(self.logs)}")
+        return self.logs[name]
 
-    A tensor is served in shuffled epochs (the last batch of an epoch may be
-    smaller); a callable is called with the batch size for fresh samples.
-    Returns the sampler and the number of batches per epoch (None for callables).
+
+# ------------------------------------------------------------------ the data
+def _is_pair(value) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2
+
+
+def make_sampler(data, batch_size: int, device, labels: bool = False):
+    """Turn real data into ``sample(n) -> batch``.
+
+    ``data`` is a tensor of samples, a pair ``(X, y)`` of samples and integer
+    labels, or a function ``n -> X`` (or ``n -> (X, y)``) for fresh samples. A
+    tensor or a pair is served in shuffled epochs (the last batch of an epoch
+    may be smaller). With ``labels=True`` every batch is a pair ``(X, y)``;
+    with ``labels=False`` data that carries labels is an error, never cut down
+    silently. Returns the sampler and the number of batches per epoch (None
+    for functions).
     """
-    if callable(data) and not isinstance(data, torch.Tensor):
-        return (lambda n: data(n).to(device)), None
-    if isinstance(data, (tuple, list)):
-        data = data[0]
-    if not isinstance(data, torch.Tensor):
-        raise TypeError(
-            "data must be a tensor of real samples or a function n -> samples, "
-            f"got {type(data).__name__}"
+
+    def wrong(got_labels: bool) -> TypeError:
+        if got_labels:
+            return TypeError(
+                "the data carries labels (X, y), but this update rule does not use "
+                "them: pass X alone, or train a conditional model with "
+                "updates.Conditional"
+            )
+        return TypeError(
+            "this update rule needs labelled data: pass (X, y), a tensor of samples "
+            "and a tensor of integer labels, or a function n -> (X, y)"
         )
-    if data.shape[0] < 1:
+
+    if callable(data) and not isinstance(data, torch.Tensor):
+
+        def sample_fn(n: int):
+            out = data(n)
+            if _is_pair(out) != labels:
+                raise wrong(_is_pair(out))
+            if labels:
+                return out[0].to(device), out[1].to(device)
+            return out.to(device)
+
+        return sample_fn, None
+
+    if _is_pair(data):
+        if not labels:
+            raise wrong(True)
+        X_all, y_all = data
+        if not isinstance(X_all, torch.Tensor) or not isinstance(y_all, torch.Tensor):
+            raise TypeError("labelled data must be a pair of tensors (X, y)")
+        if len(X_all) != len(y_all):
+            raise ValueError(f"X has {len(X_all)} samples but y has {len(y_all)}")
+        y_all = y_all.to(device)
+    elif isinstance(data, torch.Tensor):
+        if labels:
+            raise wrong(False)
+        X_all, y_all = data, None
+    else:
+        raise TypeError(
+            "data must be a tensor of real samples, a pair (X, y) or a function "
+            f"n -> samples, got {type(data).__name__}"
+        )
+    if X_all.shape[0] < 1:
         raise ValueError("data is empty")
-    X_all = data.to(device)
+    X_all = X_all.to(device)
     n_total = X_all.shape[0]
     state = {"perm": None, "pos": n_total}
 
-    def sample(n: int) -> torch.Tensor:
+    def sample(n: int):
         if state["pos"] >= n_total:
             state["perm"] = torch.randperm(n_total, device=device)
             state["pos"] = 0
         idx = state["perm"][state["pos"] : state["pos"] + n]
         state["pos"] += n
-        return X_all[idx]
+        if y_all is None:
+            return X_all[idx]
+        return X_all[idx], y_all[idx]
 
     return sample, math.ceil(n_total / batch_size)
 
 
-def _check_finite(loss: torch.Tensor, which: str, step: int) -> float:
-    value = loss.item()
-    if not math.isfinite(value):
-        raise NonFiniteLossError(which, value, step)
-    return value
+# ------------------------------------------------------------ what rules see
+@dataclass
+class Context:
+    """What an update rule sees during one iteration.
+
+    ``real(n)`` draws a real batch (a pair (X, y) for rules with labels),
+    ``noise(n)`` a batch of noise, and ``finite(loss, name)`` returns the
+    loss as a float after checking that it is finite.
+    """
+
+    net_G: nn.Module
+    net_D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    batch_size: int
+    device: torch.device
+    real: Callable
+    noise: Callable[[int], torch.Tensor]
+    step: int = 0
+
+    def finite(self, loss: torch.Tensor, which: str) -> float:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(which, value, self.step)
+        return value
 
 
-@torch.no_grad()
-def _sample_in_eval(net: nn.Module, Z: torch.Tensor) -> torch.Tensor:
-    was_training = net.training
-    net.eval()
-    out = net(Z).detach().cpu()
-    net.train(was_training)
-    return out
+# ------------------------------------------------------------------ helpers
+def _check_int(name: str, value, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
+class _EvalMode:
+    """Puts modules in eval mode, and puts each back as it was on exit."""
+
+    def __init__(self, *modules: nn.Module):
+        self.modules = modules
+
+    def __enter__(self):
+        self.was = [m.training for m in self.modules]
+        for m in self.modules:
+            m.eval()
+
+    def __exit__(self, *exc):
+        for m, was in zip(self.modules, self.was):
+            m.train(was)
+
+
+def _generate(net_G: nn.Module, fixed) -> torch.Tensor:
+    with torch.no_grad(), _EvalMode(net_G):
+        if isinstance(fixed, (tuple, list)):
+            return net_G(*fixed).detach().cpu()
+        return net_G(fixed).detach().cpu()
+
+
+def _to_device(fixed, device):
+    if isinstance(fixed, (tuple, list)):
+        return tuple(t.to(device) for t in fixed)
+    return fixed.to(device)
+
+
+def _plain_value(value):
+    """A callback's value as a float, or as a NumPy array for arrays."""
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value, dtype=float)
+    return float(array) if array.ndim == 0 else array
+
+
+# ------------------------------------------------------------------ the loop
 def train_gan(
     net_G: nn.Module,
     net_D: nn.Module,
-    data: Union[torch.Tensor, RealSampler],
+    data,
     *,
+    rule=None,
     latent_dim: Optional[int] = None,
     sample_Z: Optional[Callable[[int], torch.Tensor]] = None,
     loss: Union[str, _losses.GANLoss] = "nonsaturating",
@@ -128,7 +271,7 @@ def train_gan(
     max_seconds: Optional[float] = None,
     batch_size: int = 64,
     k: int = 1,
-    fixed_Z: Optional[torch.Tensor] = None,
+    fixed_Z=None,
     snapshot_every: Optional[int] = None,
     callbacks: Optional[dict] = None,
     callback_every: int = 100,
@@ -138,66 +281,73 @@ def train_gan(
     progress: bool = True,
     desc: str = "training",
 ) -> History:
-    """Train ``net_G`` against ``net_D`` with alternating updates (Algorithm 1).
+    """Train ``net_G`` against ``net_D`` for a fixed number of generator steps.
 
-    Each generator step is preceded by ``k`` discriminator steps, each on a fresh
-    real batch and a fresh noise batch. The length of training is ``num_steps``
-    generator steps, or ``num_epochs`` passes over a data tensor, optionally cut
-    short by ``max_seconds`` of wall time (then ``History.stopped_early``).
+    ``rule`` is the update rule of one iteration (see
+    :mod:`course_utils.updates`). Without it, the loop runs alternating
+    updates, ``updates.Alternating(loss, k=k, reuse_fake=reuse_fake)``: ``k``
+    discriminator steps, each on a fresh real and noise batch, then one
+    generator step. ``loss``, ``k`` and ``reuse_fake`` belong to that default
+    and must be left alone when a rule is given.
 
-    ``data`` is a tensor of real samples (shuffled epochs) or a function
-    ``n -> samples``. Noise comes from ``sample_Z(n)`` or ``randn(n, latent_dim)``.
-    ``loss`` is a registered name (see :func:`course_utils.losses.available`) or
-    a :class:`~course_utils.losses.GANLoss`. Optimisers default to Adam with
-    lr 2e-4 and betas (0.5, 0.999). ``callbacks`` maps a metric name to
-    ``fn(net_G, net_D, step) -> float``, run every ``callback_every`` generator
-    steps and after the last one. With ``fixed_Z`` and ``snapshot_every``,
-    ``net_G(fixed_Z)`` (in eval mode) is stored every ``snapshot_every`` steps,
-    at step 0 and at the end. ``ema_decay`` keeps an exponential moving average
-    of the generator's weights in ``History.ema_G``.
+    The length of training is ``num_steps`` generator steps, or ``num_epochs``
+    passes over a data tensor. ``max_seconds`` (off by default) cuts it short
+    and sets ``History.stopped_early``; a run cut short depends on the
+    machine's speed, so the course's notebooks leave it off.
 
-    ``reuse_fake=True`` saves one forward pass of ``net_G`` per step: the fake
-    batch of the last discriminator step is made with gradients kept, and the
-    generator step reuses it (scored by the updated discriminator) instead of
-    drawing a new one, as the PyTorch DCGAN example does. Introduced in
-    06_dcgan, where it buys about a tenth of the training time.
+    ``data`` is a tensor of real samples (shuffled epochs), a pair ``(X, y)``
+    of samples and labels for rules that use labels, or a function
+    ``n -> samples``. Noise comes from ``sample_Z(n)`` or
+    ``randn(n, latent_dim)``. Optimisers default to Adam with lr 2e-4 and
+    betas (0.5, 0.999).
 
-    Raises :class:`NonFiniteLossError`, naming the step, if a loss is NaN or
-    infinite. Introduced in 01_minimax_game.
+    ``callbacks`` maps a metric name to ``fn(net_G, net_D, step)``, returning a
+    float or an array (a mode histogram, say), run every ``callback_every``
+    generator steps and after the last one. Callbacks run without gradients,
+    with both networks in eval mode, and with a random generator of their own
+    (seeded from the step), so adding one never changes the training. With
+    ``fixed_Z`` (a tensor, or a tuple of the generator's inputs such as noise
+    and labels) and ``snapshot_every``, the generator's samples from it (in
+    eval mode) are stored every ``snapshot_every`` steps, at step 0 and at the
+    end. ``ema_decay`` keeps an exponential moving average of the generator's
+    weights in ``History.ema_G``.
+
+    Raises :class:`NonFiniteLossError`, naming the loss and the step, if any
+    loss of any discriminator or generator step is NaN or infinite.
     """
-    gan_loss = _losses.get(loss)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(
-            f"k (discriminator steps per generator step) must be an int >= 1, got {k!r}"
-        )
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    from course_utils import updates as _updates
+
+    if rule is None:
+        rule = _updates.Alternating(loss, k=k, reuse_fake=reuse_fake)
+    else:
+        if not isinstance(rule, _updates.UpdateRule):
+            raise TypeError(
+                f"rule must be an updates.UpdateRule, got {type(rule).__name__}"
+            )
+        if loss != "nonsaturating" or k != 1 or reuse_fake:
+            raise ValueError(
+                "loss, k and reuse_fake configure the default rule; with rule=... "
+                "give them to the rule instead"
+            )
+    _check_int("batch_size", batch_size)
     if sample_Z is None:
         if latent_dim is None:
             raise ValueError("give latent_dim (for Gaussian noise) or sample_Z")
-        if (
-            isinstance(latent_dim, bool)
-            or not isinstance(latent_dim, int)
-            or latent_dim < 1
-        ):
-            raise ValueError(f"latent_dim must be an int >= 1, got {latent_dim!r}")
+        _check_int("latent_dim", latent_dim)
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
-    if not isinstance(reuse_fake, bool):
-        raise ValueError(f"reuse_fake must be True or False, got {reuse_fake!r}")
-    if callback_every < 1:
-        raise ValueError(f"callback_every must be >= 1, got {callback_every!r}")
+    _check_int("callback_every", callback_every)
     if snapshot_every is not None and fixed_Z is None:
         raise ValueError("snapshot_every needs fixed_Z, the noise to draw samples from")
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
 
     device = torch.device(device) if device is not None else _module_device(net_G)
     net_G.to(device)
     net_D.to(device)
-    sample_real, batches_per_epoch = _as_sampler(data, batch_size, device)
+    sample_real, batches_per_epoch = make_sampler(
+        data, batch_size, device, labels=rule.uses_labels
+    )
     if sample_Z is None:
 
         def sample_Z(n, _d=latent_dim):
@@ -210,18 +360,19 @@ def train_gan(
             raise ValueError(
                 "num_epochs needs data as a tensor; give num_steps instead"
             )
-        num_steps = max(1, int(num_epochs * batches_per_epoch / k))
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")
+        num_steps = max(1, int(num_epochs * batches_per_epoch / rule.real_batches))
+    _check_int("num_steps", num_steps)
 
     if opt_G is None:
         opt_G = torch.optim.Adam(net_G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     if opt_D is None:
         opt_D = torch.optim.Adam(net_D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     if fixed_Z is not None:
-        fixed_Z = fixed_Z.to(device)
+        fixed_Z = _to_device(fixed_Z, device)
 
-    history = History()
+    ctx = Context(net_G, net_D, opt_G, opt_D, batch_size, device, sample_real, sample_Z)
+    rule.setup(ctx)
+    history = History(rule=rule.describe())
     callbacks = dict(callbacks or {})
     for name in callbacks:
         history.metrics[name] = []
@@ -232,12 +383,20 @@ def train_gan(
             p.requires_grad_(False)
 
     def run_callbacks(step):
+        fork_devices = [device] if device.type == "cuda" else []
         for name, fn in callbacks.items():
-            value = fn(net_G, net_D, step)
-            history.metrics[name].append((step, float(value)))
+            with torch.random.fork_rng(devices=fork_devices):
+                torch.manual_seed(CALLBACK_SEED + step)
+                with torch.no_grad(), _EvalMode(net_G, net_D):
+                    value = fn(net_G, net_D, step)
+            history.metrics[name].append((step, _plain_value(value)))
 
-    if fixed_Z is not None and snapshot_every:
-        history.snapshots.append((0, _sample_in_eval(net_G, fixed_Z)))
+    def snapshot(step):
+        history.snapshots.append((step, rule.generate(net_G, fixed_Z)))
+
+    snapshots_on = fixed_Z is not None and bool(snapshot_every)
+    if snapshots_on:
+        snapshot(0)
 
     bar = _progress_bar(num_steps, desc) if progress else None
     start = time.perf_counter()
@@ -246,52 +405,29 @@ def train_gan(
     step = 0
     try:
         for step in range(1, num_steps + 1):
-            for i in range(k):
-                X = sample_real(batch_size)
-                if reuse_fake and i == k - 1:
-                    fake_for_G = net_G(sample_Z(batch_size))
-                    fake_X = fake_for_G.detach()
-                else:
-                    with torch.no_grad():
-                        fake_X = net_G(sample_Z(X.shape[0]))
-                real_out = net_D(X)
-                fake_out = net_D(fake_X)
-                loss_D = gan_loss.d_loss(real_out, fake_out)
-                if gan_loss.penalty is not None:
-                    loss_D = loss_D + gan_loss.penalty(net_D, X, fake_X)
-                opt_D.zero_grad(set_to_none=True)
-                loss_D.backward()
-                opt_D.step()
-                if gan_loss.after_d_step is not None:
-                    gan_loss.after_d_step(net_D)
-            value_D = _check_finite(loss_D, "loss_D", step)
-
-            if not reuse_fake:
-                fake_for_G = net_G(sample_Z(batch_size))
-            fake_out_G = net_D(fake_for_G)
-            loss_G = gan_loss.g_loss(fake_out_G)
-            opt_G.zero_grad(set_to_none=True)
-            loss_G.backward()
-            opt_G.step()
-            value_G = _check_finite(loss_G, "loss_G", step)
+            ctx.step = step
+            logged = rule.step(ctx)
             if ema_G is not None:
                 _ema_update(ema_G, net_G, ema_decay)
 
             history.steps.append(step)
-            history.loss_D.append(value_D)
-            history.loss_G.append(value_G)
-            if gan_loss.probability:
-                history.D_real.append(torch.sigmoid(real_out.detach()).mean().item())
-                history.D_fake.append(torch.sigmoid(fake_out.detach()).mean().item())
+            for name, value in logged.items():
+                target = getattr(history, name, None)
+                if name in ("loss_D", "loss_G", "D_real", "D_fake"):
+                    target.append(value)
+                else:
+                    history.logs.setdefault(name, []).append(value)
 
             if callbacks and step % callback_every == 0:
                 run_callbacks(step)
-            if fixed_Z is not None and snapshot_every and step % snapshot_every == 0:
-                history.snapshots.append((step, _sample_in_eval(net_G, fixed_Z)))
+            if snapshots_on and step % snapshot_every == 0:
+                snapshot(step)
             if bar is not None:
                 bar.update(1)
                 if step % 50 == 0:
-                    bar.set_postfix(loss_D=f"{value_D:.3f}", loss_G=f"{value_G:.3f}")
+                    bar.set_postfix(
+                        {n: f"{v:.3f}" for n, v in logged.items() if n.startswith("loss")}
+                    )
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 history.stopped_early = step < num_steps
                 break
@@ -301,8 +437,8 @@ def train_gan(
     history.seconds = time.perf_counter() - start
     if callbacks and (not history.steps or step % callback_every != 0):
         run_callbacks(step)
-    if fixed_Z is not None and snapshot_every and step % snapshot_every != 0:
-        history.snapshots.append((step, _sample_in_eval(net_G, fixed_Z)))
+    if snapshots_on and step % snapshot_every != 0:
+        snapshot(step)
     history.ema_G = ema_G
     return history
 

@@ -1,0 +1,507 @@
+"""Update rules: what one iteration of GAN training does.
+
+:func:`course_utils.train.train_gan` runs the loop; a rule from this module
+runs one iteration inside it and returns what it wants logged. Each rule is a
+short class that a notebook can read, and write out itself when it teaches it:
+
+* :class:`Alternating`: Goodfellow's Algorithm 1, ``k`` discriminator steps
+  then one generator step, with any loss family of :mod:`course_utils.losses`
+  (01_minimax_game; WGAN with clipping or a gradient penalty in 08_wgan,
+  LSGAN in 07_lsgan);
+* :class:`Conditional`: labels into G and D (05_conditional_and_infogan);
+* :class:`InfoGAN`: latent codes, a Q head on D's body and the
+  mutual-information term (05_conditional_and_infogan);
+* :class:`Unrolled`: the generator's loss against a copy of D advanced
+  ``unroll_steps`` differentiable steps (04_mode_collapse);
+* :class:`Packed`: D scores ``pack`` samples at once (PacGAN,
+  04_mode_collapse).
+
+A rule's ``step(ctx)`` receives a :class:`course_utils.train.Context` and
+returns a dict of floats: ``loss_D``, ``loss_G`` and ``D_real`` / ``D_fake``
+go to the history's own lists, anything else (``penalty``,
+``critic_estimate``, ``loss_Q``) to ``History.logs``. Every loss passes
+through ``ctx.finite``, which stops training with a clear error when one
+becomes NaN or infinite.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from course_utils import losses as _losses
+
+__all__ = [
+    "UpdateRule",
+    "Alternating",
+    "Conditional",
+    "InfoGAN",
+    "Unrolled",
+    "Packed",
+    "pack",
+]
+
+
+class UpdateRule:
+    """The interface every rule follows.
+
+    ``uses_labels``: whether real batches are pairs (X, y). ``real_batches``:
+    how many real batches one iteration consumes (to convert epochs to
+    steps). ``setup(ctx)`` runs once before training; ``step(ctx)`` runs one
+    iteration and returns the values to log; ``generate(net_G, fixed)`` draws
+    the snapshot samples from the fixed inputs.
+    """
+
+    uses_labels = False
+    real_batches = 1
+
+    def setup(self, ctx) -> None:
+        pass
+
+    def step(self, ctx) -> dict:
+        raise NotImplementedError
+
+    def generate(self, net_G: nn.Module, fixed) -> torch.Tensor:
+        from course_utils.train import _generate
+
+        return _generate(net_G, fixed)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+def _check_int(name: str, value, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+def _d_update(ctx, gan_loss, real_out, fake_out, real_X, fake_X, logged, net_D=None):
+    """One discriminator update from its outputs on a real and a fake batch.
+
+    Adds the loss family's penalty (logged on its own), steps ``ctx.opt_D``,
+    runs the family's hook (weight clipping) and logs the loss, the critic's
+    estimate and D's mean outputs.
+    """
+    net_D = ctx.net_D if net_D is None else net_D
+    loss_D = gan_loss.d_loss(real_out, fake_out)
+    total = loss_D
+    if gan_loss.penalty is not None:
+        penalty = gan_loss.penalty(net_D, real_X, fake_X)
+        logged["penalty"] = ctx.finite(penalty, "penalty")
+        total = loss_D + penalty
+    ctx.opt_D.zero_grad(set_to_none=True)
+    total.backward()
+    ctx.opt_D.step()
+    if gan_loss.after_d_step is not None:
+        gan_loss.after_d_step(ctx.net_D)
+    logged["loss_D"] = ctx.finite(loss_D, "loss_D")
+    if gan_loss.critic:
+        logged["critic_estimate"] = (
+            real_out.detach().mean() - fake_out.detach().mean()
+        ).item()
+    return loss_D
+
+
+def _g_update(ctx, loss_G):
+    ctx.opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    ctx.opt_G.step()
+    return ctx.finite(loss_G, "loss_G")
+
+
+def _log_probabilities(gan_loss, real_out, fake_out, logged):
+    if gan_loss.probability:
+        logged["D_real"] = torch.sigmoid(real_out.detach()).mean().item()
+        logged["D_fake"] = torch.sigmoid(fake_out.detach()).mean().item()
+
+
+# ---------------------------------------------------------------- alternating
+class Alternating(UpdateRule):
+    """Algorithm 1: ``k`` discriminator steps, then one generator step.
+
+    Each discriminator step draws a fresh real batch and a fake batch of the
+    same size (also at the end of an epoch); the generator step draws fresh
+    noise and is scored by the updated D. With ``reuse_fake=True`` the last
+    discriminator step's fake batch is made with gradients kept and reused by
+    the generator step (one forward pass of G saved, as in the PyTorch DCGAN
+    example; a departure from Algorithm 1's fresh noise).
+    """
+
+    def __init__(self, loss="nonsaturating", k: int = 1, reuse_fake: bool = False):
+        self.loss = _losses.get(loss)
+        _check_int("k (discriminator steps per generator step)", k)
+        if not isinstance(reuse_fake, bool):
+            raise ValueError(f"reuse_fake must be True or False, got {reuse_fake!r}")
+        self.k, self.reuse_fake = k, reuse_fake
+        self.real_batches = k
+
+    def describe(self) -> str:
+        return f"Alternating(loss={self.loss.name}, k={self.k}, reuse={self.reuse_fake})"
+
+    def step(self, ctx) -> dict:
+        gan_loss, logged = self.loss, {}
+        net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
+        paired = gan_loss.penalty is not None  # interpolates need equal sizes
+        for i in range(self.k):
+            X = ctx.real(n)
+            if self.reuse_fake and i == self.k - 1:
+                fake_for_G = net_G(ctx.noise(X.shape[0] if paired else n))
+                fake_X = fake_for_G.detach()
+            else:
+                with torch.no_grad():
+                    fake_X = net_G(ctx.noise(X.shape[0]))
+            real_out = net_D(X)
+            fake_out = net_D(fake_X)
+            _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged)
+
+        if not self.reuse_fake:
+            fake_for_G = net_G(ctx.noise(n))
+        logged["loss_G"] = _g_update(ctx, gan_loss.g_loss(net_D(fake_for_G)))
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+# ---------------------------------------------------------------- conditional
+class Conditional(UpdateRule):
+    """A conditional GAN (Mirza and Osindero): G(z, y) and D(x, y).
+
+    Real batches are pairs (X, y). Fakes are made for labels drawn uniformly
+    from ``num_classes`` (the label prior of a balanced dataset), and D scores
+    each fake with the label it was made for. Snapshots take
+    ``fixed_Z = (Z, labels)``.
+    """
+
+    uses_labels = True
+
+    def __init__(self, num_classes: int, loss="nonsaturating", k: int = 1):
+        _check_int("num_classes", num_classes, 2)
+        _check_int("k (discriminator steps per generator step)", k)
+        self.num_classes, self.loss, self.k = num_classes, _losses.get(loss), k
+        self.real_batches = k
+
+    def describe(self) -> str:
+        return f"Conditional(classes={self.num_classes}, loss={self.loss.name}, k={self.k})"
+
+    def labels(self, n: int, device) -> torch.Tensor:
+        return torch.randint(self.num_classes, (n,), device=device)
+
+    def step(self, ctx) -> dict:
+        gan_loss, logged = self.loss, {}
+        net_G, net_D = ctx.net_G, ctx.net_D
+        for _ in range(self.k):
+            X, y = ctx.real(ctx.batch_size)
+            if y.min() < 0 or y.max() >= self.num_classes:
+                raise ValueError(
+                    f"labels must lie in 0..{self.num_classes - 1}, found "
+                    f"{int(y.min())}..{int(y.max())}"
+                )
+            y_fake = self.labels(X.shape[0], ctx.device)
+            with torch.no_grad():
+                fake_X = net_G(ctx.noise(X.shape[0]), y_fake)
+            real_out, fake_out = net_D(X, y), net_D(fake_X, y_fake)
+            _d_update(
+                ctx, gan_loss, real_out, fake_out, X, fake_X, logged,
+                net_D=_WithLabels(net_D, y),
+            )
+        y_fake = self.labels(ctx.batch_size, ctx.device)
+        fake = net_G(ctx.noise(ctx.batch_size), y_fake)
+        logged["loss_G"] = _g_update(ctx, gan_loss.g_loss(net_D(fake, y_fake)))
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+class _WithLabels(nn.Module):
+    """D with the labels of the current batch bound, for a gradient penalty:
+    interpolates between a real and a fake sample get the real sample's label
+    (a penalty on conditional critics is an approximation either way)."""
+
+    def __init__(self, net_D, y_real):
+        super().__init__()
+        self.net_D, self.y = net_D, y_real
+
+    def forward(self, x):
+        return self.net_D(x, self.y)
+
+
+# -------------------------------------------------------------------- InfoGAN
+class InfoGAN(UpdateRule):
+    """InfoGAN (Chen et al.): latent codes c next to the noise z, and a term
+    that makes c recoverable from G(z, c).
+
+    The generator's input is ``cat([z, one-hot codes..., continuous codes])``:
+    one one-hot block per entry of ``categorical`` (its number of values) and
+    ``continuous`` codes drawn uniformly from [-1, 1]. ``net_D(x)`` must
+    return a pair ``(logits, q)`` where ``q`` has :attr:`q_dim` columns: the
+    logits of each categorical code, then a mean and a log standard deviation
+    for each continuous code (see :class:`course_utils.models.SharedBodyDQ`).
+
+    The information loss is the cross-entropy of the categorical codes (weight
+    ``weight_cat``) plus the Gaussian negative log-likelihood of the
+    continuous ones (weight ``weight_cont``); minimising it maximises the
+    variational lower bound of I(c; G(z, c)). It is added to the generator's
+    objective and is Q's objective: ``opt_Q`` (default: Adam over the Q head
+    and D's shared body, at the generator's learning rate) steps on the
+    information loss alone. ``loss_Q`` is logged on its own, ``loss_G``
+    without it.
+    """
+
+    def __init__(
+        self,
+        categorical: Sequence[int] = (10,),
+        continuous: int = 0,
+        loss="nonsaturating",
+        weight_cat: float = 1.0,
+        weight_cont: float = 0.1,
+        opt_Q: Optional[torch.optim.Optimizer] = None,
+    ):
+        self.categorical = tuple(categorical)
+        for size in self.categorical:
+            _check_int("each categorical code's size", size, 2)
+        _check_int("continuous", continuous, 0)
+        if not self.categorical and continuous == 0:
+            raise ValueError("give at least one categorical or continuous code")
+        for name, w in (("weight_cat", weight_cat), ("weight_cont", weight_cont)):
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {w!r}")
+        self.continuous, self.loss = continuous, _losses.get(loss)
+        self.weight_cat, self.weight_cont, self.opt_Q = weight_cat, weight_cont, opt_Q
+
+    @property
+    def code_dim(self) -> int:
+        """How many columns the codes add to the generator's input."""
+        return sum(self.categorical) + self.continuous
+
+    @property
+    def q_dim(self) -> int:
+        """How many columns Q must output."""
+        return sum(self.categorical) + 2 * self.continuous
+
+    def describe(self) -> str:
+        return (f"InfoGAN(categorical={list(self.categorical)}, "
+                f"continuous={self.continuous}, loss={self.loss.name})")
+
+    def sample_codes(self, n: int, device=None, generator=None):
+        """Draw codes: returns (the code block for G's input, a list of index
+        tensors, one per categorical code, and the continuous codes (n, c))."""
+        indices = [
+            torch.randint(size, (n,), device=device, generator=generator)
+            for size in self.categorical
+        ]
+        cont = 2 * torch.rand(n, self.continuous, device=device, generator=generator) - 1
+        blocks = [F.one_hot(i, size).float() for i, size in zip(indices, self.categorical)]
+        return torch.cat(blocks + [cont], dim=1), indices, cont
+
+    def info_loss(self, q: torch.Tensor, indices, cont: torch.Tensor):
+        """(categorical cross-entropy, continuous Gaussian NLL), each a mean over
+        the batch and summed over the codes of its kind."""
+        if q.dim() != 2 or q.shape[1] != self.q_dim:
+            raise ValueError(
+                f"Q must output (N, {self.q_dim}) values (the logits of each "
+                f"categorical code, then a mean and a log std per continuous code), "
+                f"got {tuple(q.shape)}"
+            )
+        zero = q.new_zeros(())
+        cat_loss, start = zero, 0
+        for idx, size in zip(indices, self.categorical):
+            cat_loss = cat_loss + F.cross_entropy(q[:, start : start + size], idx)
+            start += size
+        cont_loss = zero
+        if self.continuous:
+            mean = q[:, start : start + self.continuous]
+            log_std = q[:, start + self.continuous :].clamp(-5.0, 5.0)
+            nll = 0.5 * ((cont - mean) / log_std.exp()) ** 2 + log_std
+            cont_loss = (nll + 0.5 * torch.log(torch.tensor(2 * torch.pi))).sum(1).mean()
+        return cat_loss, cont_loss
+
+    def setup(self, ctx) -> None:
+        if self.opt_Q is None:
+            body, head = (getattr(ctx.net_D, name, None) for name in ("body", "q_head"))
+            if body is None or head is None:
+                raise ValueError(
+                    "InfoGAN needs opt_Q, or a net_D with .body and .q_head "
+                    "(models.SharedBodyDQ) to build one"
+                )
+            lr = ctx.opt_G.param_groups[0]["lr"]
+            params = list(head.parameters()) + list(body.parameters())
+            self.opt_Q = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+        self._q_params = [p for g in self.opt_Q.param_groups for p in g["params"]]
+        self._g_params = [p for p in ctx.net_G.parameters() if p.requires_grad]
+
+    def generator_input(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, codes], dim=1)
+
+    def _scores(self, net_D, x):
+        out = net_D(x)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError(
+                "for InfoGAN, net_D(x) must return (logits, q): D's score and Q's "
+                "output from the shared body (see models.SharedBodyDQ)"
+            )
+        return out
+
+    def step(self, ctx) -> dict:
+        gan_loss, logged = self.loss, {}
+        net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
+        X = ctx.real(n)
+        codes, _, _ = self.sample_codes(X.shape[0], ctx.device)
+        with torch.no_grad():
+            fake_X = net_G(self.generator_input(ctx.noise(X.shape[0]), codes))
+        real_out, _ = self._scores(net_D, X)
+        fake_out, _ = self._scores(net_D, fake_X)
+        _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged,
+                  net_D=_FirstOutput(net_D))
+
+        codes, indices, cont = self.sample_codes(n, ctx.device)
+        fake = net_G(self.generator_input(ctx.noise(n), codes))
+        logits, q = self._scores(net_D, fake)
+        loss_G = gan_loss.g_loss(logits)
+        cat_loss, cont_loss = self.info_loss(q, indices, cont)
+        loss_Q = self.weight_cat * cat_loss + self.weight_cont * cont_loss
+        # Q (its head and the shared body) learns from the information loss
+        # alone; G from its own loss plus the information loss.
+        q_grads = torch.autograd.grad(loss_Q, self._q_params, retain_graph=True,
+                                      allow_unused=True)
+        ctx.opt_G.zero_grad(set_to_none=True)
+        (loss_G + loss_Q).backward(inputs=self._g_params)
+        ctx.opt_G.step()
+        self.opt_Q.zero_grad(set_to_none=True)
+        for p, g in zip(self._q_params, q_grads):
+            p.grad = g
+        self.opt_Q.step()
+        logged["loss_G"] = ctx.finite(loss_G, "loss_G")
+        logged["loss_Q"] = ctx.finite(loss_Q, "loss_Q")
+        if self.categorical:
+            logged["loss_Q_categorical"] = cat_loss.item()
+        if self.continuous:
+            logged["loss_Q_continuous"] = cont_loss.item()
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+class _FirstOutput(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)[0]
+
+
+# ------------------------------------------------------------------- unrolled
+class Unrolled(UpdateRule):
+    """The unrolled GAN (Metz et al.): G's loss is taken against D advanced
+    ``unroll_steps`` further differentiable steps, so G is scored by how D
+    would react to it, not only by D as it is.
+
+    One iteration: a plain discriminator step (the only update of the real
+    D); then a copy of D's weights takes ``unroll_steps`` gradient-descent
+    steps of size ``unroll_lr`` (default: D's learning rate) on fresh real and
+    fake batches, keeping the graph (``torch.func.functional_call``), and G
+    minimises its loss against that copy, backpropagating through the
+    unrolled steps. Costs about ``unroll_steps + 1`` times a plain step.
+    """
+
+    def __init__(self, loss="nonsaturating", unroll_steps: int = 5,
+                 unroll_lr: Optional[float] = None):
+        _check_int("unroll_steps", unroll_steps, 0)
+        if unroll_lr is not None and not (isinstance(unroll_lr, (int, float))
+                                          and unroll_lr > 0):
+            raise ValueError(f"unroll_lr must be a number > 0, got {unroll_lr!r}")
+        self.loss, self.unroll_steps, self.unroll_lr = _losses.get(loss), unroll_steps, unroll_lr
+        self.real_batches = 1 + unroll_steps
+
+    def describe(self) -> str:
+        return f"Unrolled(loss={self.loss.name}, unroll_steps={self.unroll_steps})"
+
+    def setup(self, ctx) -> None:
+        if self.unroll_lr is None:
+            self.unroll_lr = ctx.opt_D.param_groups[0]["lr"]
+        if self.loss.penalty is not None or self.loss.after_d_step is not None:
+            raise ValueError("Unrolled supports loss families without a penalty or clipping")
+
+    def step(self, ctx) -> dict:
+        gan_loss, logged = self.loss, {}
+        net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
+        X = ctx.real(n)
+        with torch.no_grad():
+            fake_X = net_G(ctx.noise(X.shape[0]))
+        real_out, fake_out = net_D(X), net_D(fake_X)
+        _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged)
+
+        # A differentiable copy of D's weights, advanced unroll_steps steps.
+        params = {name: p.detach().requires_grad_(True)
+                  for name, p in net_D.named_parameters()}
+        for _ in range(self.unroll_steps):
+            X_u = ctx.real(n)
+            fake_u = net_G(ctx.noise(X_u.shape[0]))  # keeps G's graph
+            loss_u = gan_loss.d_loss(functional_call(net_D, params, (X_u,)),
+                                     functional_call(net_D, params, (fake_u,)))
+            grads = torch.autograd.grad(loss_u, list(params.values()), create_graph=True)
+            params = {name: p - self.unroll_lr * g
+                      for (name, p), g in zip(params.items(), grads)}
+        fake = net_G(ctx.noise(n))
+        loss_G = gan_loss.g_loss(functional_call(net_D, params, (fake,)))
+        ctx.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward(inputs=[p for p in net_G.parameters() if p.requires_grad])
+        ctx.opt_G.step()
+        logged["loss_G"] = ctx.finite(loss_G, "loss_G")
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+# --------------------------------------------------------------------- packing
+def pack(x: torch.Tensor, m: int) -> torch.Tensor:
+    """Pack groups of ``m`` consecutive samples into one input of D.
+
+    (N, F) becomes (N / m, m F): samples 0..m-1 side by side, then m..2m-1,
+    and so on; images (N, C, H, W) become (N / m, m C, H, W). N must be a
+    multiple of m.
+    """
+    _check_int("m", m)
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch of shape (N, features...), got {tuple(x.shape)}")
+    if x.shape[0] % m:
+        raise ValueError(f"the batch size {x.shape[0]} is not a multiple of m = {m}")
+    return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
+
+class Packed(UpdateRule):
+    """PacGAN (Lin et al.): D scores ``pack`` samples at once, concatenated
+    along the feature axis (:func:`pack`), all real or all fake. A generator
+    that puts all its mass on few modes makes packs whose members look alike,
+    which D can spot. D's input size must be ``pack`` times the data's.
+
+    Each step draws ``batch_size * pack`` real samples and as many fakes, so D
+    sees ``batch_size`` packs of each kind.
+    """
+
+    def __init__(self, loss="nonsaturating", pack: int = 2, k: int = 1):
+        _check_int("pack", pack)
+        _check_int("k (discriminator steps per generator step)", k)
+        self.loss, self.m, self.k = _losses.get(loss), pack, k
+        self.real_batches = k * pack
+
+    def describe(self) -> str:
+        return f"Packed(loss={self.loss.name}, pack={self.m}, k={self.k})"
+
+    def step(self, ctx) -> dict:
+        gan_loss, logged, m = self.loss, {}, self.m
+        net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size * self.m
+        for _ in range(self.k):
+            X = ctx.real(n)
+            X = X[: X.shape[0] - X.shape[0] % m]
+            if X.shape[0] == 0:
+                X = ctx.real(n)
+            with torch.no_grad():
+                fake_X = net_G(ctx.noise(X.shape[0]))
+            real_P, fake_P = pack(X, m), pack(fake_X, m)
+            real_out, fake_out = net_D(real_P), net_D(fake_P)
+            _d_update(ctx, gan_loss, real_out, fake_out, real_P, fake_P, logged)
+        fake = net_G(ctx.noise(n))
+        logged["loss_G"] = _g_update(ctx, gan_loss.g_loss(net_D(pack(fake, m))))
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
