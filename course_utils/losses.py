@@ -13,8 +13,9 @@ LSGAN, WGAN and hinge losses with :func:`register` without touching the loop.
 
 Notation: ``real_logits = net_D(X)``, ``fake_logits = net_D(fake_X)`` and
 D(x) = sigmoid(logit). Introduced in 01_minimax_game; the least-squares family
-(:func:`lsgan`) belongs to 07_lsgan, the critic losses (:func:`wgan_clip`,
-:func:`wgan_gp`, :func:`gradient_penalty`) and the hinge loss to 08_wgan.
+(:func:`lsgan`) is written for the LSGAN notebook (07), the critic losses
+(:func:`wgan_clip`, :func:`wgan_gp`, :func:`gradient_penalty`) and the hinge loss
+for the WGAN notebook (08).
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ __all__ = [
     "dcgan_weights_init",
     "OneHotConditioned",
     "SharedBodyDQ",
+    "probe_shapes",
+    "recompute_batchnorm_stats",
+    "sample_generator",
 ]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -220,7 +223,7 @@ def dcgan_weights_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-# Introduced in 05_conditional_and_infogan: wrappers that feed labels to a
+# Written for notebook 05 (conditional GAN and InfoGAN): wrappers that feed labels to a
 # network, and a discriminator whose body is shared with InfoGAN's Q head.
 class OneHotConditioned(nn.Module):
     """``net(cat([x, one_hot(y)]))``: a network on flat inputs conditioned on an
@@ -265,3 +268,61 @@ class SharedBodyDQ(nn.Module):
     def forward(self, x):
         h = self.body(x)
         return self.d_head(h), self.q_head(h)
+
+
+# Introduced in 06_dcgan: tools around a trained generator, for every notebook
+# that evaluates one.
+def probe_shapes(net: nn.Sequential, X: torch.Tensor, show: bool = True) -> list:
+    """Walk a batch through ``net`` layer by layer (no gradients) and return
+    ``[(layer description, output shape), ...]``, the input first; with
+    ``show`` also print them as a table. A layer that is itself a block shows
+    as one line."""
+    if not isinstance(net, nn.Sequential):
+        raise TypeError(f"probe_shapes walks an nn.Sequential, got {type(net).__name__}")
+    rows = [("input", tuple(X.shape))]
+    with torch.no_grad():
+        for layer in net:
+            X = layer(X)
+            rows.append((" ".join(str(layer).split()), tuple(X.shape)))
+    if show:
+        for text, shape in rows:
+            print(f"{text[:56]:<58} {shape}")
+    return rows
+
+
+def recompute_batchnorm_stats(
+    generator: nn.Module, sample_input, num_batches: int = 8, batch_size: int = 500
+) -> nn.Module:
+    """Re-estimate every batch-norm layer's running statistics of ``generator``
+    from ``num_batches`` batches of ``sample_input(batch_size)`` (fresh noise),
+    as a plain average, and return it in eval mode.
+
+    Needed for a moving average of a generator's weights: the statistics it
+    carries belong to the live weights, not to the averaged ones.
+    """
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    for layer in generator.modules():
+        if isinstance(layer, norms):
+            layer.reset_running_stats()
+            layer.momentum = None  # running stats = cumulative average
+    generator.train()
+    with torch.no_grad():
+        for _ in range(num_batches):
+            generator(sample_input(batch_size))
+    return generator.eval()
+
+
+def sample_generator(
+    generator: nn.Module, n: int, latent_dim: int, seed: int, device=None
+) -> torch.Tensor:
+    """``n`` samples of ``generator`` from Gaussian noise drawn with its own
+    seeded random generator (the global stream is untouched), in eval mode and
+    without gradients, returned on the CPU. The same seed gives the same
+    samples."""
+    _check_sizes("n", n)
+    _check_sizes("latent_dim", latent_dim)
+    if device is None:
+        device = next(generator.parameters()).device
+    Z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return generator.eval()(Z.to(device)).cpu()

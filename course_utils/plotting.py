@@ -1,4 +1,4 @@
-"""Plotting helpers with one style for the whole course.
+"""Plotting helpers with one style for the whole course (introduced in 01_minimax_game).
 
 Every helper returns the matplotlib figure (so a notebook can save or tweak it),
 labels its axes and draws a legend when there is more than one curve. Call
@@ -22,6 +22,7 @@ __all__ = [
     "plot_losses",
     "show_images",
     "plot_trajectories",
+    "plot_class_histograms",
 ]
 
 STYLE_FILE = Path(__file__).with_name("course.mplstyle")
@@ -116,6 +117,38 @@ def plot_losses(
         ax.set_ylabel("mean discriminator output")
         ax.set_title("Discriminator on real and fake batches")
         ax.legend()
+    return fig
+
+
+def plot_class_histograms(
+    histograms: dict, title: str = "Which digits are made?", ax=None
+):
+    """Bar chart of class shares (10 digits), several sets side by side.
+
+    ``histograms`` maps a label ("held-out real", "generated") to 10 shares
+    (or counts, normalised here). A dashed line marks the uniform 1/10.
+    Introduced in 06_dcgan.
+    """
+    if not histograms:
+        raise ValueError("give at least one histogram")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    else:
+        fig = ax.figure
+    width = 0.8 / len(histograms)
+    for i, (label, values) in enumerate(histograms.items()):
+        v = _to_numpy(values).astype(float)
+        if v.shape != (10,):
+            raise ValueError(f"{label}: expected 10 class shares, got shape {v.shape}")
+        v = v / v.sum()
+        offset = (i - (len(histograms) - 1) / 2) * width
+        ax.bar(np.arange(10) + offset, v, width=width, label=label)
+    ax.axhline(0.1, color="grey", ls="--", lw=1, label="uniform")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit predicted by the classifier")
+    ax.set_ylabel("share of images")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     return fig
 
 

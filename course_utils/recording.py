@@ -1,4 +1,4 @@
-"""Recording a notebook's key figures for the course report (introduced in 01).
+"""Recording a notebook's key figures for the course report (introduced in 01_minimax_game).
 
 ``record(name, value)`` in a notebook stores a number under ``name``. When the
 notebook is executed by ``python -m course_utils run`` (``make course``), the

@@ -5,8 +5,8 @@
 mass, so that the optimal discriminator and the divergences can be computed by
 quadrature and compared with what a network learns from samples.
 
-2-D samplers (introduced in 03_point_cloud_gan; the ring and the grid in
-04_mode_collapse) take ``n`` and an optional ``generator``: a
+2-D samplers (introduced in 03_point_cloud_gan; the ring and the grid are
+written for the mode-collapse notebook, 04) take ``n`` and an optional ``generator``: a
 ``torch.Generator`` or an int seed (``None`` uses torch's global random stream).
 They return float32 tensors of shape ``(n, 2)`` of independent samples.
 """
@@ -316,7 +316,7 @@ def ring(
 ) -> torch.Tensor:
     """Equal-weight Gaussians N(c, sigma^2 I) at the :func:`ring_centres`.
 
-    Introduced in 04_mode_collapse.
+    Written for the mode-collapse notebook (04).
     """
     return _mixture_of_centres(n, ring_centres(num_modes, radius), sigma, generator)
 
@@ -330,7 +330,7 @@ def grid(
 ) -> torch.Tensor:
     """Equal-weight Gaussians N(c, sigma^2 I) at the :func:`grid_centres`.
 
-    The default is the 25-mode grid of 04_mode_collapse.
+    The default is the 25-mode grid of the mode-collapse notebook (04).
     """
     return _mixture_of_centres(n, grid_centres(size, radius), sigma, generator)
 

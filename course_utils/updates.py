@@ -1,20 +1,20 @@
 """Update rules: what one iteration of GAN training does.
 
+Introduced in 01_minimax_game, whose GAN trains with the default rule,
+:class:`Alternating`; the other rules are written for notebooks 04, 05, 07 and 08.
 :func:`course_utils.train.train_gan` runs the loop; a rule from this module
 runs one iteration inside it and returns what it wants logged. Each rule is a
 short class that a notebook can read, and write out itself when it teaches it:
 
 * :class:`Alternating`: Goodfellow's Algorithm 1, ``k`` discriminator steps
   then one generator step, with any loss family of :mod:`course_utils.losses`
-  (01_minimax_game; WGAN with clipping or a gradient penalty in 08_wgan,
-  LSGAN in 07_lsgan);
-* :class:`Conditional`: labels into G and D (05_conditional_and_infogan);
+  (also LSGAN, and WGAN with clipping or a gradient penalty);
+* :class:`Conditional`: labels into G and D;
 * :class:`InfoGAN`: latent codes, a Q head on D's body and the
-  mutual-information term (05_conditional_and_infogan);
+  mutual-information term;
 * :class:`Unrolled`: the generator's loss against a copy of D advanced
-  ``unroll_steps`` differentiable steps (04_mode_collapse);
-* :class:`Packed`: D scores ``pack`` samples at once (PacGAN,
-  04_mode_collapse).
+  ``unroll_steps`` differentiable steps;
+* :class:`Packed`: D scores ``pack`` samples at once (PacGAN).
 
 A rule's ``step(ctx)`` receives a :class:`course_utils.train.Context` and
 returns a dict of floats: ``loss_D``, ``loss_G`` and ``D_real`` / ``D_fake``

@@ -143,3 +143,49 @@ def test_layer_shapes_match_the_comments():
     )
     dd = _shapes(models.dcgan_discriminator(w), torch.randn(3, 1, 28, 28))
     assert dd == [(w, 14, 14)] * 2 + [(2 * w, 7, 7)] * 9 + [(1, 1, 1), (1,)]
+
+
+def test_probe_shapes_walks_every_layer(capsys):
+    from course_utils import models
+
+    net = models.dcgan_generator(8, 16)
+    rows = models.probe_shapes(net, torch.randn(3, 8))
+    assert rows[0] == ("input", (3, 8))
+    assert rows[-1][1] == (3, 1, 28, 28)
+    assert len(rows) == len(net) + 1
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == len(rows) and printed[-1].endswith("(3, 1, 28, 28)")
+    with pytest.raises(TypeError, match="Sequential"):
+        models.probe_shapes(torch.nn.Linear(2, 2), torch.zeros(1, 2))
+
+
+def test_recompute_batchnorm_stats_matches_the_average_of_the_batches():
+    from course_utils import models
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6))
+    batches = [torch.randn(50, 4) * 3 + 1 for _ in range(4)]
+    feed = iter(batches)
+    out = models.recompute_batchnorm_stats(net, lambda n: next(feed), num_batches=4,
+                                           batch_size=50)
+    assert out is net and not net.training
+    with torch.no_grad():
+        hidden = [net[0](b) for b in batches]
+    expected_mean = torch.stack([h.mean(0) for h in hidden]).mean(0)
+    expected_var = torch.stack([h.var(0) for h in hidden]).mean(0)  # unbiased per batch
+    assert torch.allclose(net[1].running_mean, expected_mean, atol=1e-5)
+    assert torch.allclose(net[1].running_var, expected_var, atol=1e-4)
+
+
+def test_sample_generator_is_seeded_in_eval_mode_and_leaves_the_global_stream():
+    from course_utils import models
+
+    torch.manual_seed(0)
+    net = models.dcgan_generator(8, 16)
+    state = torch.get_rng_state()
+    a = models.sample_generator(net, 10, 8, seed=3)
+    b = models.sample_generator(net, 10, 8, seed=3)
+    c = models.sample_generator(net, 10, 8, seed=4)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not net.training and a.shape == (10, 1, 28, 28)

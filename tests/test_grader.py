@@ -12,8 +12,8 @@ import sys
 import nbformat
 import pytest
 
-from course_utils import notebooks as nbtools
-from course_utils.grader import scan_exercise_source
+from course_utils.instructor import notebooks as nbtools
+from course_utils.instructor.grader import scan_exercise_source
 
 SOLUTION = nbtools.find_notebook("01")
 STEM = SOLUTION.stem

@@ -221,3 +221,16 @@ def test_evaluate_images_refuses_bad_draws(noise, draws):
 def test_evaluate_images_needs_two_images_per_draw(noise):
     with pytest.raises(ValueError, match="cannot be split"):
         metrics.evaluate_images(noise[:5], draws=3)
+
+
+def test_the_classifier_runs_in_eval_mode_inside_the_metrics(heldout):
+    from course_utils import classifier
+
+    images = heldout[0][:200]
+    before = metrics.predict_proba(images)
+    classifier.load_classifier().train()  # a student leaves the cached model in train mode
+    try:
+        after = metrics.predict_proba(images)
+    finally:
+        classifier.load_classifier().eval()
+    assert torch.equal(before, after)

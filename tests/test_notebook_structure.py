@@ -6,8 +6,8 @@ import re
 import pytest
 
 from course_utils import checks
-from course_utils import notebooks as nbtools
-from course_utils.grader import scan_exercise_source
+from course_utils.instructor import notebooks as nbtools
+from course_utils.instructor.grader import scan_exercise_source
 
 NOTEBOOKS = nbtools.list_notebooks()
 IDS = [p.stem for p in NOTEBOOKS]

@@ -1,4 +1,5 @@
 import matplotlib.pyplot as plt
+import pytest
 import numpy as np
 import torch
 
@@ -50,3 +51,19 @@ def test_plot_trajectories():
     ax = fig.axes[0]
     assert ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
     plt.close(fig)
+
+
+def test_plot_class_histograms_draws_one_bar_set_per_histogram():
+    import numpy as np
+
+    from course_utils import plotting
+
+    fig = plotting.plot_class_histograms(
+        {"real": np.full(10, 0.1), "generated": np.arange(10) + 1.0})
+    ax = fig.axes[0]
+    assert len(ax.patches) == 20
+    heights = [p.get_height() for p in ax.patches[10:]]
+    assert abs(sum(heights) - 1) < 1e-9  # counts are normalised
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    with pytest.raises(ValueError, match="10 class shares"):
+        plotting.plot_class_histograms({"x": np.ones(9)})

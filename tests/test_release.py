@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from course_utils import notebooks as nbtools
+from course_utils.instructor import notebooks as nbtools
 
 NOTEBOOKS = nbtools.list_notebooks()
 IDS = [p.stem for p in NOTEBOOKS]

@@ -80,7 +80,7 @@ def test_parameter_validation_inside_the_notebook_is_reported(tmp_path):
 
 
 def test_values_are_read_as_yaml():
-    from course_utils.cli import _parse_value
+    from course_utils.instructor.cli import _parse_value
 
     assert _parse_value("false") is False
     assert _parse_value("007") == 7

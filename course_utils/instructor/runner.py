@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from course_utils import notebooks as nbtools
+from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import NOTEBOOKS_DIR, REPO_DIR
 from course_utils.recording import ENV_VAR
 

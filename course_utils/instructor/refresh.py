@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils import notebooks as nbtools
+from course_utils.instructor import notebooks as nbtools
 
 __all__ = ["refresh_notebook", "strip_to_check_outputs"]
 

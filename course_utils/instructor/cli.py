@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from course_utils import notebooks as nbtools
+from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import BUILD_DIR, NOTEBOOKS_DIR
 
 
@@ -47,7 +47,7 @@ def _names_ok(names) -> bool:
 
 
 def cmd_run(args) -> int:
-    from course_utils.runner import run_notebooks
+    from course_utils.instructor.runner import run_notebooks
 
     parameters = {name: _parse_value(value) for name, value in args.param or []}
     if not _names_ok(parameters):
@@ -71,7 +71,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from course_utils.runner import run_sweep
+    from course_utils.instructor.runner import run_sweep
 
     grid = {}
     for spec in args.grid:
@@ -110,7 +110,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from course_utils.grader import format_table, grade_paths
+    from course_utils.instructor.grader import format_table, grade_paths
 
     start = time.perf_counter()
     results = grade_paths(
@@ -134,7 +134,7 @@ def cmd_grade(args) -> int:
 
 
 def cmd_refresh(args) -> int:
-    from course_utils.refresh import refresh_notebook
+    from course_utils.instructor.refresh import refresh_notebook
 
     status = 0
     for name in args.notebooks:

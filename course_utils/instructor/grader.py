@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils import notebooks as nbtools
+from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import NOTEBOOKS_DIR
 
 __all__ = ["grade_paths", "grade_submission", "scan_exercise_source", "format_table"]

@@ -1,8 +1,9 @@
 """Numbers that measure generated digits, all through the course's digit classifier.
 
-Introduced in 04_mode_collapse (class histogram, KL to uniform), extended in
-05_conditional_and_infogan (conditional and matched-code accuracy) and 06_dcgan
-(Frechet distance, confident share, `evaluate_images`).
+Introduced in 06_dcgan (Frechet distance, confident share, class histogram and
+its KL to uniform, `evaluate_images`); the conditional and matched-code
+accuracies are there for the conditional GAN and InfoGAN of notebook 05. The
+classifier always runs in eval mode here, whatever mode a caller left it in.
 
 Every image argument is a tensor of shape (N, 1, 28, 28) (or (N, 28, 28)) with
 values in [-1, 1], the range of a Tanh generator and of `course_utils.data.mnist`;
@@ -23,6 +24,7 @@ from torch.nn import functional as F
 
 from course_utils import data
 from course_utils.classifier import load_classifier
+from course_utils.metrics._common import kl_to_uniform
 
 __all__ = [
     "classifier_features",
@@ -77,7 +79,7 @@ def _classify(images, batch_size: int, device) -> tuple[torch.Tensor, torch.Tens
     """(features (N, 64), logits (N, 10)) of the classifier, float32 on CPU."""
     x = _as_images(images)
     device = torch.device(device) if device is not None else x.device
-    model = load_classifier(device)
+    model = load_classifier(device).eval()  # no dropout, whatever a caller did
     features, logits = [], []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
@@ -123,7 +125,7 @@ def classifier_features(images, batch_size: int = 500, device=None) -> torch.Ten
 def predict_proba(images, batch_size: int = 500, device=None) -> torch.Tensor:
     """Class probabilities (softmax of the classifier), shape (N, 10), on CPU.
 
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     return F.softmax(_classify(images, batch_size, device)[1], dim=1)
 
@@ -131,7 +133,7 @@ def predict_proba(images, batch_size: int = 500, device=None) -> torch.Tensor:
 def predict_labels(images, batch_size: int = 500, device=None) -> torch.Tensor:
     """The classifier's predicted digit for each image, int64 (N,), on CPU.
 
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     return _classify(images, batch_size, device)[1].argmax(dim=1)
 
@@ -260,7 +262,7 @@ def class_histogram(
     """Counts (or with `normalize`, proportions) of the 10 predicted classes.
 
     Takes images (classified here) or integer labels already predicted.
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
     labels = _labels_from(images_or_labels, batch_size, device)
     counts = np.bincount(labels, minlength=N_CLASSES)
@@ -274,11 +276,9 @@ def class_kl_uniform(images_or_labels, batch_size: int = 500, device=None) -> fl
 
     0 for perfectly balanced classes, log(10) = 2.303 when every image is the
     same digit (total mode collapse). Empty classes contribute 0 (0 log 0 = 0).
-    Introduced in 04_mode_collapse.
+    Introduced in 06_dcgan.
     """
-    p = class_histogram(images_or_labels, True, batch_size, device)
-    nonzero = p > 0
-    return float(np.sum(p[nonzero] * np.log(p[nonzero] * N_CLASSES)))
+    return kl_to_uniform(class_histogram(images_or_labels, False, batch_size, device))
 
 
 def conditional_accuracy(
@@ -286,7 +286,7 @@ def conditional_accuracy(
 ) -> float:
     """Share of images the classifier assigns to the class they were asked for.
 
-    Introduced in 05_conditional_and_infogan.
+    Written for notebook 05 (conditional GAN and InfoGAN).
     """
     wanted = _labels_from(requested_labels)
     predicted = _labels_from(images, batch_size, device)
@@ -310,7 +310,7 @@ def matched_code_accuracy(
     and returns the share of samples it gets right. `images_or_labels` are the
     generated images (classified here) or their labels. With
     `return_mapping=True` returns (accuracy, {code: class}).
-    Introduced in 05_conditional_and_infogan.
+    Written for notebook 05 (conditional GAN and InfoGAN).
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -388,5 +388,3 @@ def evaluate_images(
         "class_kl_uniform_real": class_kl_uniform(ref_logits.argmax(dim=1)),
     }
 
-
-# Metrics on other kinds of data (toy distributions, ...) may follow below.
