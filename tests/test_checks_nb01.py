@@ -3,14 +3,10 @@ import torch
 import torch.nn.functional as F
 
 from course_utils import checks
+from solutions import solution
 
 SOLUTIONS = {
-    "1.1": lambda D, X, fake_X: (
-        torch.log(D(X)).mean() + torch.log(1 - D(fake_X)).mean()
-    ),
-    "1.2": lambda logits: F.softplus(-logits).mean(),
-    "1.3": lambda x, y, h: (x - h * y, y + h * x),
-    "1.4": lambda x, y, h: (x - h * y, y + h * (x - h * y)),
+    ex: solution("01_minimax_game", ex) for ex in ("1.1", "1.2", "1.3", "1.4")
 }
 
 WRONG = {

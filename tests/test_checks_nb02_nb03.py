@@ -9,6 +9,7 @@ import torch
 
 from course_utils import checks
 from course_utils.checks import ExerciseFailed, nb02
+from solutions import solution
 
 
 def _passes(exercise_id, answer):
@@ -32,9 +33,7 @@ def test_all_checkers_registered():
 # -- 2.1 ---------------------------------------------------------------------
 
 
-def dstar_solution(p_data, p_g, x):
-    a, b = p_data(x), p_g(x)
-    return a / (a + b)
+dstar_solution = solution("02_optimal_discriminator", "2.1")
 
 
 def test_2_1_reference_passes_and_output_is_stable():
@@ -61,12 +60,7 @@ def test_unsolved_exercise_says_so():
 # -- 2.2 ---------------------------------------------------------------------
 
 
-def jsd_solution(p, q, x):
-    px, qx = p(x), q(x)
-    m = (px + qx) / 2
-    kl_pm = torch.trapezoid(torch.xlogy(px, px / m).nan_to_num(0.0), x)
-    kl_qm = torch.trapezoid(torch.xlogy(qx, qx / m).nan_to_num(0.0), x)
-    return (kl_pm + kl_qm) / 2
+jsd_solution = solution("02_optimal_discriminator", "2.2")
 
 
 def test_2_2_reference_passes():
@@ -112,9 +106,7 @@ def test_2_2_wrong_answers_fail():
 # -- 2.3 ---------------------------------------------------------------------
 
 
-def value_solution(p_data, p_g, D, x):
-    d = D(x)
-    return torch.trapezoid(p_data(x) * torch.log(d) + p_g(x) * torch.log(1 - d), x)
+value_solution = solution("02_optimal_discriminator", "2.3")
 
 
 def test_2_3_reference_passes():
@@ -131,13 +123,7 @@ def test_2_3_wrong_answers_fail():
 # -- 3.1 ---------------------------------------------------------------------
 
 
-def d_step_solution(net_G, net_D, opt_D, X, Z):
-    fake_X = net_G(Z).detach()
-    loss_D = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
-    opt_D.zero_grad()
-    loss_D.backward()
-    opt_D.step()
-    return loss_D.item()
+d_step_solution = solution("03_point_cloud_gan", "3.1")
 
 
 def test_3_1_reference_passes_and_lecture_style_too():
@@ -218,12 +204,7 @@ def test_3_1_wrong_answers_fail():
 # -- 3.2 ---------------------------------------------------------------------
 
 
-def g_step_solution(net_G, net_D, opt_G, Z):
-    loss_G = -torch.log(net_D(net_G(Z))).mean()
-    opt_G.zero_grad()
-    loss_G.backward()
-    opt_G.step()
-    return loss_G.item()
+g_step_solution = solution("03_point_cloud_gan", "3.2")
 
 
 def test_3_2_reference_passes():

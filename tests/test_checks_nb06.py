@@ -6,37 +6,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import checks
+from solutions import solution
 
 
-def generator_block(in_channels, out_channels):
-    return nn.Sequential(
-        nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(),
-    )
+generator_block = solution("06_dcgan", "6.1")
 
 
-def dcgan_init(module):
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
+dcgan_init = solution("06_dcgan", "6.2")
 
 
-def discriminator_loss(real_logits, fake_logits):
-    return F.binary_cross_entropy_with_logits(
-        real_logits, torch.ones_like(real_logits)
-    ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+discriminator_loss = solution("06_dcgan", "6.3")
 
 
-def slerp(z0, z1, t):
-    omega = torch.arccos(torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1, 1))
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
-        omega
-    )
+slerp = solution("06_dcgan", "6.4")
 
 
 SOLUTIONS = {

@@ -18,6 +18,8 @@ def test_environment_yml_agrees_with_pyproject():
     env = yaml.safe_load((REPO_DIR / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert "python=3.11" in conda
+    # the package (and its tests: tomllib) need 3.11; both files say so
+    assert project["requires-python"] == ">=3.11"
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pip_reqs = {normalise(r) for r in pip if not r.startswith("-e")}
     assert "-e ." in pip

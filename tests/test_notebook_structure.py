@@ -81,3 +81,22 @@ def test_skeleton(path):
         if cell.cell_type == "code":
             assert "import *" not in cell.source
             assert max(map(len, cell.source.splitlines() or [""])) <= 88
+
+
+def test_every_exercise_solution_loads_from_its_notebook():
+    from solutions import solution
+
+    for path in nbtools.list_notebooks():
+        nb = nbtools.read(path)
+        for exercise_id in nbtools.exercise_cells(nb):
+            fn = solution(path.stem, exercise_id)
+            assert callable(fn)
+            assert fn.__code__.co_filename == f"<{path.stem} exercise {exercise_id}>"
+
+
+def test_every_notebook_states_its_time_budget():
+    for path in nbtools.list_notebooks():
+        budget = nbtools.time_budget(nbtools.read(path))
+        # 3 minutes, 4 for the image notebooks (COURSE.md)
+        assert budget in (180, 240), path.stem
+        assert "course" in nbtools.read(path).metadata, path.stem

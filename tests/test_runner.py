@@ -57,6 +57,7 @@ def test_run_writes_report_and_continues_after_a_failure(tmp_path, broken_notebo
     assert first["name"] == "01_minimax_game" and first["status"] == "ok"
     assert first["error"] is None and first["parameters"] == {"QUICK": True}
     assert first["seconds"] > 0
+    assert first["budget_seconds"] == 180 and broken["budget_seconds"] == 180
     assert abs(first["metrics"]["value_at_equilibrium"] + 1.3862944) < 1e-5
     assert (out / "01_minimax_game.ipynb").exists()
     md = (out / "report.md").read_text()

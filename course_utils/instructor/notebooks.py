@@ -35,6 +35,7 @@ __all__ = [
     "make_student_source",
     "make_student_notebook",
     "inject_parameters",
+    "time_budget",
     "SolutionMarkerError",
 ]
 
@@ -204,3 +205,17 @@ def inject_parameters(nb, parameters: dict) -> nbformat.NotebookNode:
     cell.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(idx + 1, cell)
     return nb
+
+
+# Seconds a notebook may take at its defaults on a 2-core laptop (COURSE.md):
+# 3 minutes, 4 for the image notebooks. A notebook states its own budget in its
+# metadata, {"course": {"budget_seconds": N}}.
+DEFAULT_BUDGET_SECONDS = 180
+
+
+def time_budget(nb) -> int:
+    """The wall-time budget of a notebook at its defaults, in seconds."""
+    budget = nb.metadata.get("course", {}).get("budget_seconds", DEFAULT_BUDGET_SECONDS)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget_seconds must be an int >= 1, got {budget!r}")
+    return budget

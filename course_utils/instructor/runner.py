@@ -88,6 +88,7 @@ def run_notebooks(
             "name": path.stem,
             "status": "ok",
             "seconds": None,
+            "budget_seconds": nbtools.time_budget(nbtools.read(path)),
             "parameters": dict(parameters),
             "metrics": {},
             "error": None,
@@ -150,8 +151,8 @@ def write_report(report: dict, out_dir: Path) -> None:
     lines = [
         "# Course run report",
         "",
-        "| notebook | status | seconds | parameters | metrics |",
-        "| --- | --- | ---: | --- | --- |",
+        "| notebook | status | seconds | budget | parameters | metrics |",
+        "| --- | --- | ---: | ---: | --- | --- |",
     ]
     for e in report["notebooks"]:
         params = (
@@ -160,7 +161,20 @@ def write_report(report: dict, out_dir: Path) -> None:
         metrics = (
             "<br>".join(f"{k} = {_fmt(v)}" for k, v in e["metrics"].items()) or "-"
         )
-        cells = [e["name"], e["status"], _fmt(e["seconds"]), params, metrics]
+        budget = e.get("budget_seconds")
+        over = (
+            " (over)"
+            if budget is not None and e["seconds"] is not None and e["seconds"] > budget
+            else ""
+        )
+        cells = [
+            e["name"],
+            e["status"],
+            _fmt(e["seconds"]),
+            ("-" if budget is None else _fmt(budget)) + over,
+            params,
+            metrics,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [e for e in report["notebooks"] if e["status"] != "ok"]
     if failed:

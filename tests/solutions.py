@@ -1,0 +1,39 @@
+"""The reference solutions, read from the notebooks' own exercise cells.
+
+Checker tests take the solution code from here, so that a notebook and its
+tests cannot drift apart: a change to a notebook's solution is tested as it is.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils.instructor import notebooks as nbtools
+
+# What the notebooks' set-up cells import, for the solutions to run against.
+_NAMESPACE = {"math": math, "np": np, "torch": torch, "F": F, "nn": nn}
+
+
+@functools.lru_cache(maxsize=None)
+def _cells(stem: str) -> dict:
+    nb = nbtools.read(nbtools.find_notebook(stem))
+    return {ex: nb.cells[i].source for ex, i in nbtools.exercise_cells(nb).items()}
+
+
+def solution(stem: str, exercise_id: str):
+    """The function that exercise ``exercise_id`` of notebook ``stem`` defines,
+    with the notebook's solution code in it."""
+    source = _cells(stem)[exercise_id]
+    defined = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    if len(defined) != 1:
+        raise ValueError(f"exercise {exercise_id} defines {defined}, expected one function")
+    namespace = dict(_NAMESPACE)
+    exec(compile(source, f"<{stem} exercise {exercise_id}>", "exec"), namespace)
+    return namespace[defined[0]]
