@@ -74,3 +74,43 @@ def test_registry_lookup_and_extension():
         losses._REGISTRY.pop("test-hinge")
     with pytest.raises(TypeError):
         losses.register("minimax")
+
+
+def test_lsgan_losses_follow_the_abc_coding():
+    real, fake = torch.tensor([[0.5], [1.5]]), torch.tensor([[-1.0], [0.0]])
+    for a, b, c in [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0)]:
+        fam = losses.lsgan(a, b, c)
+        d = 0.5 * ((real - b) ** 2).mean() + 0.5 * ((fake - a) ** 2).mean()
+        g = 0.5 * ((fake - c) ** 2).mean()
+        assert fam.d_loss(real, fake).item() == pytest.approx(d.item())
+        assert fam.g_loss(fake).item() == pytest.approx(g.item())
+        assert not fam.probability and not fam.critic
+    # the registered "lsgan" is the 0-1 coding
+    assert losses.get("lsgan").d_loss(real, fake).item() == pytest.approx(
+        losses.lsgan(0, 1, 1).d_loss(real, fake).item())
+    # D at its targets has zero loss; a swapped a and b does not
+    fam = losses.lsgan(-1, 1, 0)
+    assert fam.d_loss(torch.ones(3, 1), -torch.ones(3, 1)).item() == 0.0
+    assert fam.d_loss(-torch.ones(3, 1), torch.ones(3, 1)).item() == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="differ"):
+        losses.lsgan(1, 1, 0)
+
+
+def test_hinge_and_critic_losses():
+    real, fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-2.0], [0.0]])
+    hinge = losses.get("hinge")
+    # relu(1 - 2) = 0, relu(1 - 0.5) = 0.5 -> 0.25; relu(1 - 2) = 0, relu(1 + 0) = 1 -> 0.5
+    assert hinge.d_loss(real, fake).item() == pytest.approx(0.75)
+    assert hinge.g_loss(fake).item() == pytest.approx(1.0)
+    wgan = losses.get("wgan")
+    assert wgan.d_loss(real, fake).item() == pytest.approx(-1.0 - 1.25)
+    assert wgan.g_loss(fake).item() == pytest.approx(1.0)
+    assert wgan.critic and not wgan.probability and wgan.after_d_step is not None
+    gp = losses.get("wgan-gp")
+    assert gp.penalty is not None and gp.after_d_step is None
+    for name in ("lsgan", "hinge", "wgan", "wgan-gp", "minimax", "nonsaturating"):
+        assert name in losses.available()
+    with pytest.raises(ValueError):
+        losses.wgan_clip(0)
+    with pytest.raises(ValueError):
+        losses.wgan_gp(-1)
