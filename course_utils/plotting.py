@@ -148,7 +148,9 @@ def plot_class_histograms(
     ax.set_xlabel("digit predicted by the classifier")
     ax.set_ylabel("share of images")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    top = max(p.get_height() for p in ax.patches)
+    ax.set_ylim(0, max(top, 0.1) * 1.3)  # room for the legend above the bars
+    ax.legend(fontsize=8, loc="upper center", ncol=len(histograms) + 1)
     return fig
 
 
