@@ -49,18 +49,6 @@ def test_labels_are_never_dropped_silently():
                         rule=updates.Conditional(num_classes=2))
 
 
-def _nan_after(calls_before_nan):
-    """A loss family whose discriminator loss becomes NaN on a given call."""
-    state = {"calls": 0}
-
-    def d_loss(real, fake):
-        state["calls"] += 1
-        loss = losses.d_loss_minimax(real, fake)
-        return loss * math.nan if state["calls"] > calls_before_nan else loss
-
-    return losses.GANLoss("nan-later", d_loss, losses.g_loss_nonsaturating)
-
-
 def test_the_non_finite_check_covers_every_discriminator_step():
     # k = 3: the second discriminator step of generator step 1 gives NaN, the
     # third is finite again. The check must still stop at step 1.
