@@ -7,15 +7,25 @@ import io
 import math
 import random
 import warnings
-from dataclasses import dataclass
-from typing import Callable
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from course_utils.checks import _wire
+
 __all__ = [
     "ExerciseFailed",
+    "Checker",
     "exercise",
+    "checker_for",
+    "make_challenge",
+    "judge",
+    "evaluate",
+    "to_plain",
+    "as_float",
+    "as_array",
     "check",
     "registered",
     "plain_float",
@@ -30,29 +40,59 @@ class ExerciseFailed(AssertionError):
     """The answer to an exercise is wrong; the message says how and hints why."""
 
 
-@dataclass(frozen=True)
-class _Checker:
-    exercise_id: str
-    summary: str
-    fn: Callable
+class Checker:
+    """One exercise's checker, in three parts that may run in different processes.
+
+    - :meth:`cases` draws the test inputs from ``rng`` as plain values (numbers,
+      lists, dicts, NumPy arrays): the grader draws them in its own process.
+    - :meth:`run` calls the student's answer on one case, in the student's
+      kernel, and returns what the answer did as plain values. It calls
+      nothing but the answer and exact torch/NumPy code, and compares nothing.
+    - :meth:`verify` decides, from the case and the plain result alone, and
+      raises :class:`ExerciseFailed` with a hint when the answer is wrong. The
+      grader calls it in its own process on results it reads back from a file,
+      so nothing the student's code does to the kernel can change the verdict.
+
+    ``gives_away`` names the package's functions that answer this exercise:
+    the grader refuses exercise code that names them.
+    """
+
+    exercise_id: str = ""
+    summary: str = ""
+    gives_away: tuple[str, ...] = ()
+
+    def cases(self, rng: np.random.Generator) -> list:
+        raise NotImplementedError
+
+    def run(self, answer, case):
+        raise NotImplementedError
+
+    def verify(self, case, result) -> None:
+        raise NotImplementedError
 
 
-_REGISTRY: dict[str, _Checker] = {}
+_REGISTRY: dict[str, Checker] = {}
 
 _NUMPY_SCALARS = (np.float64, np.float32, np.float16, np.int64, np.int32, np.int16)
 
+GRADING_ENV = "COURSE_GRADING_EXCHANGE"
 
-def exercise(exercise_id: str, summary: str):
-    """Register the decorated function as the checker of ``exercise_id``.
+
+def exercise(exercise_id: str, summary: str, gives_away: tuple[str, ...] = ()):
+    """Register the decorated :class:`Checker` subclass for ``exercise_id``.
 
     ``summary`` ends the success line: ``Exercise 1.1 passed: <summary>``.
     """
 
-    def decorate(fn):
+    def decorate(cls):
         if exercise_id in _REGISTRY:
             raise ValueError(f"exercise {exercise_id} already has a checker")
-        _REGISTRY[exercise_id] = _Checker(exercise_id, summary, fn)
-        return fn
+        checker = cls()
+        checker.exercise_id = exercise_id
+        checker.summary = summary
+        checker.gives_away = tuple(gives_away)
+        _REGISTRY[exercise_id] = checker
+        return cls
 
     return decorate
 
@@ -62,17 +102,102 @@ def registered() -> list[str]:
     return sorted(_REGISTRY, key=lambda s: tuple(int(p) for p in s.split(".")))
 
 
-def check(exercise_id: str, *answers) -> None:
-    """Check the answer(s) to ``exercise_id``; print one line or raise."""
+def checker_for(exercise_id: str) -> Checker:
     try:
-        checker = _REGISTRY[exercise_id]
+        return _REGISTRY[exercise_id]
     except KeyError:
         raise KeyError(f"no checker for exercise {exercise_id!r}") from None
+
+
+def to_plain(value):
+    """``value`` with exact torch tensors turned into NumPy arrays, for the wire."""
+    if type(value) is torch.Tensor:
+        return torch.Tensor.numpy(torch.Tensor.cpu(torch.Tensor.detach(value))).copy()
+    if type(value) in (list, tuple):
+        return [to_plain(v) for v in value]
+    if type(value) is dict:
+        return {k: to_plain(v) for k, v in value.items()}
+    return value
+
+
+def evaluate(checker: Checker, answer, case):
+    """Run the answer on one case and return the result as the grader reads it."""
+    return _wire.loads(_wire.dumps(to_plain(checker.run(answer, case))))
+
+
+def check(exercise_id: str, answer) -> None:
+    """Check the answer to ``exercise_id``; print one line or raise.
+
+    The cases come from a fixed seed per exercise. When the grader runs the
+    notebook it also leaves a challenge (cases drawn from a seed the notebook
+    never saw); the answer's results on those are written back for the grader
+    to judge in its own process.
+    """
+    checker = checker_for(exercise_id)
+    seed = _seed_for(exercise_id)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with private_rng(_seed_for(exercise_id)):
-            checker.fn(*answers)
+        _answer_challenge(checker, answer)
+        with private_rng(seed):
+            cases = checker.cases(np.random.default_rng(seed))
+            for case in cases:
+                checker.verify(case, evaluate(checker, answer, case))
     print(f"Exercise {exercise_id} passed: {checker.summary}")
+
+
+def _answer_challenge(checker: Checker, answer) -> None:
+    folder = os.environ.get(GRADING_ENV)
+    if not folder:
+        return
+    path = Path(folder) / f"{checker.exercise_id}.challenge"
+    if not path.is_file():
+        return
+    challenge = _wire.load(path)
+    results = []
+    with private_rng(int(challenge["seed"])):
+        for case in challenge["cases"]:
+            try:
+                results.append({"result": to_plain(checker.run(answer, case))})
+            except ExerciseFailed as exc:
+                results.append({"error": str(exc)})
+                break
+    _wire.save(Path(folder) / f"{checker.exercise_id}.answer", {"results": results})
+
+
+def make_challenge(exercise_id: str, seed: int) -> dict:
+    """Fresh cases for ``exercise_id`` (the grader's side)."""
+    checker = checker_for(exercise_id)
+    with private_rng(seed % 2**31):
+        cases = checker.cases(np.random.default_rng(seed))
+    return _wire.loads(_wire.dumps({"seed": seed % 2**31, "cases": cases}))
+
+
+def judge(exercise_id: str, challenge: dict, answer) -> str | None:
+    """The grader's verdict on results read back: None if right, else why not.
+
+    ``answer`` is whatever was read from the file; nothing about it is trusted.
+    """
+    checker = checker_for(exercise_id)
+    cases = challenge["cases"]
+    try:
+        results = answer["results"]
+        if type(results) is not list:
+            raise TypeError("results is not a list")
+        for case, item in zip(cases, results):
+            if type(item) is not dict:
+                raise TypeError("a result is not a dict")
+            if "error" in item:
+                return str(item["error"])[:500]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                checker.verify(case, item["result"])
+        if len(results) < len(cases):
+            return "the check cell did not return results for every test case"
+    except ExerciseFailed as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - untrusted data
+        return f"the results sent back are malformed ({type(exc).__name__})"
+    return None
 
 
 def _seed_for(exercise_id: str) -> int:
@@ -199,3 +324,25 @@ def require_close(
         raise ExerciseFailed(
             f"Exercise {exercise_id}: {what} is wrong ({detail}). {hint}"
         )
+
+
+def as_float(exercise_id: str, value, what: str = "the result") -> float:
+    """A number read back from the student's kernel (verify side)."""
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise ExerciseFailed(f"Exercise {exercise_id}: {what} is not a finite number.")
+    return float(value)
+
+
+def as_array(exercise_id: str, value, what: str = "the result", shape=None):
+    """A float64 array read back from the student's kernel (verify side)."""
+    if type(value) is not np.ndarray or value.dtype.kind not in "biuf":
+        raise ExerciseFailed(f"Exercise {exercise_id}: {what} is not an array.")
+    out = value.astype(np.float64)
+    if shape is not None and tuple(out.shape) != tuple(shape):
+        raise ExerciseFailed(
+            f"Exercise {exercise_id}: {what} should have shape {tuple(shape)}, got "
+            f"{tuple(out.shape)}."
+        )
+    if not np.isfinite(out).all():
+        raise ExerciseFailed(f"Exercise {exercise_id}: {what} contains NaN or inf.")
+    return out

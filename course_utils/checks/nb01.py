@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from course_utils.checks._core import (
+    Checker,
     ExerciseFailed,
+    as_float,
     call_student,
     exercise,
     plain_float,
@@ -28,22 +31,48 @@ def _pair(exercise_id: str, result) -> tuple[float, float]:
     )
 
 
-@exercise("1.1", "the Monte-Carlo estimate of V(D, G) matches on 3 test cases.")
-def check_value_estimate(estimate_value):
-    for case in range(3):
-        w, b = torch.randn(2, dtype=torch.float64).tolist()
-        X = torch.randn(200 + 50 * case, 1) * 0.5 + 2.0
-        fake_X = torch.randn(150 + 25 * case, 1)
+def _floats(rng, n, scale=1.0, shift=0.0):
+    return (rng.standard_normal(n) * scale + shift).astype(np.float32)
 
-        def D(samples, w=w, b=b):
+
+@exercise(
+    "1.1",
+    "the Monte-Carlo estimate of V(D, G) matches on 3 test cases.",
+)
+class ValueEstimate(Checker):
+    """``estimate_value(D, X, fake_X)`` with D a logistic discriminator."""
+
+    def cases(self, rng):
+        return [
+            {
+                "w": float(rng.standard_normal()),
+                "b": float(rng.standard_normal()),
+                "X": _floats(rng, (200 + 50 * case, 1), 0.5, 2.0),
+                "fake_X": _floats(rng, (150 + 25 * case, 1)),
+            }
+            for case in range(3)
+        ]
+
+    def run(self, estimate_value, case):
+        w, b = float(case["w"]), float(case["b"])
+
+        def D(samples):
             return torch.sigmoid(w * samples + b)
 
-        got = plain_float(
+        X, fake_X = torch.tensor(case["X"]), torch.tensor(case["fake_X"])
+        return plain_float(
             "1.1",
-            call_student("1.1", estimate_value, D, X.clone(), fake_X.clone()),
+            call_student("1.1", estimate_value, D, X, fake_X),
             "estimate_value(D, X, fake_X)",
         )
-        d_real, d_fake = D(X.double()), D(fake_X.double())
+
+    def verify(self, case, result):
+        got = as_float("1.1", result, "estimate_value(D, X, fake_X)")
+        w, b = float(case["w"]), float(case["b"])
+        d_real = torch.sigmoid(w * torch.tensor(case["X"], dtype=torch.float64) + b)
+        d_fake = torch.sigmoid(
+            w * torch.tensor(case["fake_X"], dtype=torch.float64) + b
+        )
         expected = (torch.log(d_real).mean() + torch.log1p(-d_fake).mean()).item()
         require_close(
             "1.1",
@@ -57,18 +86,31 @@ def check_value_estimate(estimate_value):
         )
 
 
-@exercise("1.2", "the non-saturating generator loss matches, also for extreme logits.")
-def check_nonsaturating(ns_loss):
-    cases = [
-        torch.randn(64),
-        torch.randn(7, 1) * 3,
-        torch.tensor([-200.0, -50.0, 0.0, 30.0]),  # D sure the fakes are fake
-    ]
-    for logits in cases:
-        got = plain_float(
-            "1.2", call_student("1.2", ns_loss, logits.clone()), "the loss"
-        )
-        expected = F.softplus(-logits.double()).mean().item()
+@exercise(
+    "1.2",
+    "the non-saturating generator loss matches, also for extreme logits.",
+    gives_away=("g_loss_nonsaturating",),
+)
+class NonSaturating(Checker):
+    """``ns_loss(fake_logits)``: the mean of -log sigmoid(logits)."""
+
+    def cases(self, rng):
+        extreme = np.array([-200.0, -50.0, 0.0, 30.0], dtype=np.float32)
+        rng.shuffle(extreme)
+        return [
+            {"logits": _floats(rng, 64)},
+            {"logits": _floats(rng, (7, 1), 3.0)},
+            {"logits": extreme},  # D sure the fakes are fake
+        ]
+
+    def run(self, ns_loss, case):
+        logits = torch.tensor(case["logits"])
+        return plain_float("1.2", call_student("1.2", ns_loss, logits), "the loss")
+
+    def verify(self, case, result):
+        got = as_float("1.2", result, "the loss")
+        logits = torch.tensor(case["logits"], dtype=torch.float64)
+        expected = F.softplus(-logits).mean().item()
         hint = "The loss is the mean of -log D(G(z)) with D = sigmoid(logit)."
         if logits.min() < -100:
             hint += (
@@ -86,62 +128,67 @@ def _reference_step(x, y, h, alternating):
     return x_new, y_new
 
 
-def _check_step(exercise_id, step, alternating):
-    for _ in range(4):
-        x, y = (torch.rand(2, dtype=torch.float64) * 4 - 2).tolist()
-        h = float(torch.empty(1).uniform_(0.05, 0.8))
-        got = _pair(exercise_id, call_student(exercise_id, step, x, y, h))
-        expected = _reference_step(x, y, h, alternating)
-        if alternating:
-            hint = (
-                "Alternating: first x descends on f = x*y using the current y, "
-                "then y ascends using the NEW x."
+class _Step(Checker):
+    alternating = False
+
+    def cases(self, rng):
+        points = [
+            {
+                "x": float(rng.uniform(-2, 2)),
+                "y": float(rng.uniform(-2, 2)),
+                "h": float(rng.uniform(0.05, 0.8)),
+            }
+            for _ in range(4)
+        ]
+        # Ten steps from (1, 0): a consequence the formula predicts (below).
+        return points + [{"x": 1.0, "y": 0.0, "h": float(rng.uniform(0.1, 0.5)),
+                          "repeat": 10}]
+
+    def run(self, step, case):
+        x, y, h = float(case["x"]), float(case["y"]), float(case["h"])
+        for _ in range(int(case.get("repeat", 1))):
+            x, y = _pair(self.exercise_id, call_student(self.exercise_id, step, x, y, h))
+        return [x, y]
+
+    def verify(self, case, result):
+        ex = self.exercise_id
+        if type(result) is not list or len(result) != 2:
+            raise ExerciseFailed(f"Exercise {ex}: expected a point (x_new, y_new).")
+        x, y = (as_float(ex, v, "the new point") for v in result)
+        h = float(case["h"])
+        if "repeat" not in case:
+            expected = _reference_step(
+                float(case["x"]), float(case["y"]), h, self.alternating
             )
+            if self.alternating:
+                hint = (
+                    "Alternating: first x descends on f = x*y using the current y, "
+                    "then y ascends using the NEW x."
+                )
+            else:
+                hint = (
+                    "Simultaneous: both players use the old point; x descends "
+                    "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y."
+                )
+            require_close(ex, [x, y], expected, what="the new point", atol=1e-9,
+                          rtol=1e-9, hint=hint)
+        elif self.alternating:
+            # Alternating steps keep x^2 + y^2 - h*x*y (= 1 from (1, 0)).
+            require_close(ex, x * x + y * y - h * x * y, 1.0,
+                          what="the conserved quantity", atol=1e-9,
+                          hint="Use the updated x when you update y.")
         else:
-            hint = (
-                "Simultaneous: both players use the old point; x descends "
-                "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y."
-            )
-        require_close(
-            exercise_id,
-            got,
-            expected,
-            what="the new point",
-            atol=1e-9,
-            rtol=1e-9,
-            hint=hint,
-        )
-    # A consequence the formula predicts: one step scales the radius by
-    # sqrt(1 + h^2) (simultaneous) or keeps x^2 + y^2 - h*x*y (alternating).
-    x, y, h = 1.0, 0.0, 0.3
-    for _ in range(10):
-        x, y = _pair(exercise_id, call_student(exercise_id, step, x, y, h))
-    if alternating:
-        invariant = x * x + y * y - h * x * y
-        require_close(
-            exercise_id,
-            invariant,
-            1.0,
-            what="the conserved quantity",
-            atol=1e-9,
-            hint="Use the updated x when you update y.",
-        )
-    else:
-        require_close(
-            exercise_id,
-            math.hypot(x, y),
-            (1 + h * h) ** 5,
-            what="the radius after 10 steps",
-            atol=1e-9,
-            hint="Both updates must use the old point.",
-        )
+            # Simultaneous steps scale the radius by sqrt(1 + h^2) each time.
+            require_close(ex, math.hypot(x, y), (1 + h * h) ** 5,
+                          what="the radius after 10 steps", atol=1e-9,
+                          hint="Both updates must use the old point.")
 
 
 @exercise("1.3", "one simultaneous step of the bilinear game is right.")
-def check_simultaneous_step(simultaneous_step):
-    _check_step("1.3", simultaneous_step, alternating=False)
+class SimultaneousStep(_Step):
+    alternating = False
 
 
 @exercise("1.4", "one alternating step of the bilinear game is right.")
-def check_alternating_step(alternating_step):
-    _check_step("1.4", alternating_step, alternating=True)
+class AlternatingStep(_Step):
+    alternating = True

@@ -7,7 +7,7 @@ Exercise 2.3: ``value_function(p_data, p_g, D, x)`` returns V(D, G) by the
 trapezoidal rule on the grid ``x``.
 
 Densities and discriminators are passed as functions from a float64 tensor of
-points to a tensor of values. Every checker builds its own densities and grids.
+points to a tensor of values. Densities and grids travel between processes as plain specs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import math
 import torch
 
 from course_utils.checks._core import (
+    Checker,
     ExerciseFailed,
+    as_array,
+    as_float,
     call_student,
     exercise,
     plain_float,
@@ -56,8 +59,22 @@ def _bump(centre: float, half_width: float = 1.0):
     return pdf
 
 
-def _grid(lo: float, hi: float, n: int = 4001) -> torch.Tensor:
-    return torch.linspace(lo, hi, n, dtype=torch.float64)
+# Densities travel as plain specs: ["gauss", mean, std], ["mix", [[w, m, s], ...]]
+# or ["bump", centre]; each side builds the function from the spec.
+def _density(spec):
+    kind = spec[0]
+    if kind == "gauss":
+        return _gaussian(float(spec[1]), float(spec[2]))
+    if kind == "mix":
+        return _mixture([tuple(float(v) for v in part) for part in spec[1]])
+    if kind == "bump":
+        return _bump(float(spec[1]))
+    raise ValueError(f"unknown density {kind!r}")
+
+
+def _grid(spec) -> torch.Tensor:
+    lo, hi, n = spec
+    return torch.linspace(float(lo), float(hi), int(n), dtype=torch.float64)
 
 
 def _number(exercise_id: str, value, what: str, zero_hint: str) -> float:
@@ -69,23 +86,35 @@ def _number(exercise_id: str, value, what: str, zero_hint: str) -> float:
     return plain_float(exercise_id, value, what)
 
 
+def _r(rng, lo, hi):
+    return round(float(rng.uniform(lo, hi)), 3)
+
+
 # -- 2.1 ---------------------------------------------------------------------
 
 
 @exercise("2.1", "D*(x) = p_data(x) / (p_data(x) + p_g(x)) on three pairs of "
-          "densities.")
-def check_optimal_discriminator(fn):
-    cases = [
-        (_gaussian(0.0, 1.0), _gaussian(1.5, 0.7), _grid(-4.0, 5.0, 181)),
-        (_mixture([(0.5, -2.0, 0.5), (0.5, 2.0, 0.5)]), _gaussian(0.0, 1.5),
-         _grid(-4.0, 4.0, 161)),
-        (_gaussian(0.0, 1.0), _gaussian(0.0, 1.0), _grid(-3.0, 3.0, 7)),
-    ]
-    for p_data, p_g, x in cases:
-        expected = p_data(x) / (p_data(x) + p_g(x))
-        answer = call_student("2.1", fn, p_data, p_g, x.clone())
-        got = plain_tensor("2.1", answer, "D*(x)", shape=tuple(x.shape))
-        flipped = p_g(x) / (p_data(x) + p_g(x))
+          "densities.", gives_away=("optimal_discriminator",))
+class OptimalDiscriminator(Checker):
+    def cases(self, rng):
+        return [
+            {"p": ["gauss", 0.0, 1.0], "q": ["gauss", _r(rng, 0.5, 2), _r(rng, .5, 1)],
+             "x": [-4.0, 5.0, 181]},
+            {"p": ["mix", [[0.5, _r(rng, -2.5, -1.5), 0.5], [0.5, 2.0, 0.5]]],
+             "q": ["gauss", 0.0, _r(rng, 1.2, 1.8)], "x": [-4.0, 4.0, 161]},
+            {"p": ["gauss", 0.0, 1.0], "q": ["gauss", 0.0, 1.0], "x": [-3.0, 3.0, 7]},
+        ]
+
+    def run(self, fn, case):
+        x = _grid(case["x"])
+        answer = call_student("2.1", fn, _density(case["p"]), _density(case["q"]), x)
+        return plain_tensor("2.1", answer, "D*(x)", shape=tuple(x.shape))
+
+    def verify(self, case, result):
+        x = _grid(case["x"])
+        got = torch.from_numpy(as_array("2.1", result, "D*(x)", shape=tuple(x.shape)))
+        p, q = _density(case["p"])(x), _density(case["q"])(x)
+        expected, flipped = p / (p + q), q / (p + q)
         if torch.allclose(got, flipped, atol=1e-9) and not torch.allclose(
             got, expected, atol=1e-9
         ):
@@ -122,21 +151,33 @@ _ZERO_HINT = (
 
 @exercise("2.2", "JSD by quadrature: 0 for equal densities, log 2 for disjoint ones, "
           "0.287769 for N(0, 1) against N(1.5, 0.7^2).")
-def check_js_divergence(fn):
-    cases = [
-        ("N(0, 1) against N(1.5, 0.7^2)", _gaussian(0.0, 1.0), _gaussian(1.5, 0.7),
-         _grid(-12.0, 12.0, 24001), 0.287769),
-        ("a density against itself", _gaussian(0.5, 2.0), _gaussian(0.5, 2.0),
-         _grid(-25.0, 25.0, 5001), 0.0),
-        ("two densities with disjoint supports", _bump(-2.0), _bump(2.0),
-         _grid(-4.0, 4.0, 8001), LOG2),
-        ("a mixture against a Gaussian", _mixture([(0.3, -2.0, 0.5), (0.7, 2.0, 0.8)]),
-         _gaussian(0.0, 1.5), _grid(-14.0, 14.0, 28001), None),
-    ]
-    for label, p, q, x, known in cases:
-        expected = _reference_jsd(p, q, x)  # agrees with ``known`` (tested)
-        got = _number("2.2", call_student("2.2", fn, p, q, x.clone()),
-                      f"JSD for {label}", _ZERO_HINT)
+class JSDivergence(Checker):
+    def cases(self, rng):
+        same = ["gauss", _r(rng, -1, 1), _r(rng, 1.5, 2.5)]
+        return [
+            {"label": "N(0, 1) against N(1.5, 0.7^2)", "p": ["gauss", 0.0, 1.0],
+             "q": ["gauss", 1.5, 0.7], "x": [-12.0, 12.0, 24001], "known": 0.287769},
+            {"label": "a density against itself", "p": same, "q": same,
+             "x": [-25.0, 25.0, 5001], "known": 0.0},
+            {"label": "two densities with disjoint supports",
+             "p": ["bump", -2.0], "q": ["bump", 2.0], "x": [-4.0, 4.0, 8001],
+             "known": LOG2},
+            {"label": "a mixture against a Gaussian",
+             "p": ["mix", [[0.3, _r(rng, -2.5, -1.5), 0.5], [0.7, 2.0, 0.8]]],
+             "q": ["gauss", _r(rng, -0.5, 0.5), 1.5], "x": [-14.0, 14.0, 28001]},
+        ]
+
+    def run(self, fn, case):
+        x = _grid(case["x"])
+        return _number("2.2", call_student("2.2", fn, _density(case["p"]),
+                                           _density(case["q"]), x),
+                       f"JSD for {case['label']}", _ZERO_HINT)
+
+    def verify(self, case, result):
+        label = case["label"]
+        got = as_float("2.2", result, f"the JSD for {label}")
+        expected = _reference_jsd(_density(case["p"]), _density(case["q"]),
+                                  _grid(case["x"]))  # agrees with "known" (tested)
         if abs(got - 2 * expected) < 1e-5 and expected > 1e-3:
             raise ExerciseFailed(
                 f"Exercise 2.2: for {label} you returned twice the JSD. JSD is the "
@@ -159,27 +200,48 @@ def _reference_value(p_data, p_g, D, x) -> float:
     return float(torch.trapezoid(integrand, x))
 
 
+def _discriminator(spec, p_data, p_g):
+    kind = spec[0]
+    if kind == "half":
+        return lambda t: torch.full_like(t, 0.5)
+    if kind == "logistic":
+        a, b = float(spec[1]), float(spec[2])
+        return lambda t: torch.sigmoid(a + b * t)
+    if kind == "optimal":
+        return lambda t: p_data(t) / (p_data(t) + p_g(t))
+    raise ValueError(f"unknown discriminator {kind!r}")
+
+
 @exercise("2.3", "V(D, G) by quadrature for three discriminators, including D = 1/2 "
           "(V = -log 4) and D = D*.")
-def check_value_function(fn):
-    p_data, p_g = _gaussian(0.0, 1.0), _gaussian(1.5, 0.7)
-    # on [-5, 9] D* never rounds to exactly 0 or 1, so log D and log(1 - D) are finite
-    x = _grid(-5.0, 9.0, 14001)
+class ValueFunction(Checker):
+    def cases(self, rng):
+        p = ["gauss", 0.0, 1.0]
+        q = ["gauss", _r(rng, 1.0, 2.0), _r(rng, 0.6, 0.9)]
+        # on [-5, 9] D* never rounds to exactly 0 or 1: log D and log(1 - D) are finite
+        x = [-5.0, 9.0, 14001]
+        a, b = _r(rng, 1.0, 2.0), -_r(rng, 1.5, 2.5)
+        return [
+            {"label": "D(x) = 1/2", "p": p, "q": q, "D": ["half"], "x": x},
+            {"label": f"D(x) = sigmoid({a} - {-b}x)", "p": p, "q": q,
+             "D": ["logistic", a, b], "x": x},
+            {"label": "D = D*", "p": p, "q": q, "D": ["optimal"], "x": x},
+        ]
 
-    def half(t):
-        return torch.full_like(t, 0.5)
+    def run(self, fn, case):
+        p_data, p_g = _density(case["p"]), _density(case["q"])
+        D = _discriminator(case["D"], p_data, p_g)
+        return plain_float("2.3", call_student("2.3", fn, p_data, p_g, D,
+                                               _grid(case["x"])),
+                           f"V for {case['label']}")
 
-    def logistic(t):
-        return torch.sigmoid(1.5 - 2.0 * t)
-
-    def d_star(t):
-        return p_data(t) / (p_data(t) + p_g(t))
-
-    for label, D in (("D(x) = 1/2", half), ("D(x) = sigmoid(1.5 - 2x)", logistic),
-                     ("D = D*", d_star)):
+    def verify(self, case, result):
+        label = case["label"]
+        got = as_float("2.3", result, f"V for {label}")
+        p_data, p_g = _density(case["p"]), _density(case["q"])
+        D = _discriminator(case["D"], p_data, p_g)
+        x = _grid(case["x"])
         expected = _reference_value(p_data, p_g, D, x)
-        got = plain_float("2.3", call_student("2.3", fn, p_data, p_g, D, x.clone()),
-                          f"V for {label}")
         if abs(got + expected) < 1e-6 and abs(expected) > 1e-3:
             raise ExerciseFailed(
                 f"Exercise 2.3: for {label} you returned -V. V(D, G) is what the "
