@@ -111,8 +111,11 @@ def cmd_release(args) -> int:
 
 def cmd_grade(args) -> int:
     from course_utils.instructor.grader import format_table, grade_paths
+    from course_utils.instructor.sandbox import isolation
 
     start = time.perf_counter()
+    how = isolation()
+    print(f"isolation: {how.detail}", file=sys.stderr if how.isolated else sys.stdout)
     results = grade_paths(
         args.paths,
         jobs=args.jobs,

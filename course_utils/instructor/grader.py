@@ -4,14 +4,33 @@ A submission is never run as the student sent it. The graded notebook is built
 from the official solution notebook: only the code of the student's exercise
 cells is taken over (matched by the ``exercise`` metadata id, never by position),
 the official check cells and their expected outputs stay, and the parameters are
-set to quick mode. That notebook runs under nbval (``--nbval-lax``) with a time
-limit per cell and one for the whole run. An exercise scores when its check cell
-runs and prints exactly the expected line.
+set to quick mode. So editing a check cell's stored output, deleting or altering
+a check cell, adding nbval markers or clearing outputs changes nothing.
 
-So editing a check cell's stored output, deleting or altering a check cell,
-adding nbval markers or clearing outputs changes nothing. Exercise cells that
-reach into the checking machinery (``checks``, ``sys``, ``builtins``, frames,
-``setattr`` on library modules, ...) are rejected and score nothing.
+The verdict does not come from the student's process. Before the run, the
+grader draws fresh test cases for every exercise (from a seed the notebook never
+saw) and leaves them as challenge files; each check cell runs the student's
+answer on them and writes back plain results (numbers and arrays in a safe
+format, never pickle). After the run, the grader judges those results in its
+own process with the checker's ``verify``. An exercise scores only when both
+agree: nbval saw its check cell print the expected line, and the results sent
+back for the fresh cases are right. Rebinding names, patching torch or the
+checkers, or printing the success line inside the kernel therefore earns
+nothing.
+
+Each submission runs sandboxed (see :mod:`course_utils.instructor.sandbox`):
+own process tree, no network, empty environment, private ``/tmp`` and home,
+the package read-only and the solutions hidden, memory and time limits, and
+nothing left running afterwards. ``--total-timeout`` bounds a submission's
+whole run; a cell that times out is blamed on the exercise whose code or check
+cell it is, and on no other.
+
+Exercise code is also scanned before it runs. Code that reaches into the
+checking machinery (``checks``, ``sys``, frames, ...) or that names the
+package's own answer to the same exercise (a checker's ``gives_away``, for
+example ``losses.g_loss_nonsaturating`` for exercise 1.2) is refused and scores
+nothing. The scan is a courtesy that explains the refusal; the security is the
+verdict taken outside the kernel.
 """
 
 from __future__ import annotations
@@ -20,16 +39,22 @@ import ast
 import json
 import os
 import re
+import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 
+from course_utils.checks import _wire
+from course_utils.checks._core import GRADING_ENV, checker_for, judge, make_challenge
 from course_utils.instructor import notebooks as nbtools
+from course_utils.instructor import sandbox
 from course_utils.paths import NOTEBOOKS_DIR
 
 __all__ = ["grade_paths", "grade_submission", "scan_exercise_source", "format_table"]
@@ -147,6 +172,33 @@ def scan_exercise_source(source: str) -> str | None:
     return None
 
 
+def scan_gives_away(exercise_id: str, source: str) -> str | None:
+    """Why the code is refused for naming the package's answer, or None."""
+    try:
+        names = checker_for(exercise_id).gives_away
+        tree = ast.parse(source)
+    except (KeyError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        text = None
+        if isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute):
+            text = node.attr
+        elif isinstance(node, ast.alias):
+            text = node.name
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        if text is None:
+            continue
+        for name in names:
+            if name in text:
+                return (
+                    f"calls the course's own answer {name!r}: write it yourself"
+                )
+    return None
+
+
 def _solution_for(path: Path, solutions_dir: Path) -> Path:
     """The solution notebook matching a submission's file name."""
     names = {p.stem: p for p in nbtools.list_notebooks(solutions_dir)}
@@ -179,7 +231,7 @@ def build_graded_notebook(solution, submission, quick: bool = True):
         if ex_id not in student_cells:
             continue
         source = _NBVAL_MARKER.sub("", student_cells[ex_id])
-        reason = scan_exercise_source(source)
+        reason = scan_exercise_source(source) or scan_gives_away(ex_id, source)
         if reason:
             rejected[ex_id] = f"exercise cell rejected by the grader: it {reason}"
             source = (
@@ -209,14 +261,25 @@ def _code_cell_numbers(nb) -> dict[int, int]:
     return numbers
 
 
-def _run_nbval(nb_path: Path, cell_timeout: float, total_timeout: float) -> dict:
-    """Run nbval on one notebook; return {cell number: (status, message)}."""
-    junit = nb_path.with_suffix(".xml")
-    cmd = [
+def _run_nbval(
+    workdir: Path, nb_name: str, cell_timeout: float, total_timeout: float,
+    isolation: sandbox.Isolation, hide=(),
+) -> dict:
+    """Run nbval on ``workdir/nb_name``; return {cell number: (status, message)}.
+
+    The job sees ``workdir`` as its ``/tmp`` when sandboxed.
+    """
+    inside = Path("/tmp") if isolation.isolated else workdir
+    home = inside / "home"
+    (workdir / "home").mkdir(exist_ok=True)
+    _seed_matplotlib_cache(workdir / "home" / ".matplotlib")
+    junit = workdir / "nbval.xml"
+    junit.unlink(missing_ok=True)
+    argv = [
         sys.executable,
         "-m",
         "pytest",
-        str(nb_path),
+        str(inside / nb_name),
         "--nbval-lax",
         "--nbval-current-env",
         f"--nbval-cell-timeout={cell_timeout}",
@@ -225,31 +288,41 @@ def _run_nbval(nb_path: Path, cell_timeout: float, total_timeout: float) -> dict
         "-p",
         "no:randomly",
         "-q",
-        f"--junitxml={junit}",
+        f"--junitxml={inside / 'nbval.xml'}",
         "-o",
         "junit_family=xunit2",
+        "-o",
+        "addopts=",
         "--rootdir",
-        str(nb_path.parent),
+        str(inside),
     ]
-    env = dict(os.environ)
-    env.pop("COURSE_METRICS_FILE", None)
-    env["MPLBACKEND"] = "Agg"
+    env = sandbox.job_env(home, {GRADING_ENV: str(inside / "exchange")})
+    if isolation.isolated:
+        sandbox.prepare_workdir(workdir, isolation.mode)
+        cmd = sandbox.wrap(workdir, argv, env, mode=isolation.mode, hide=hide)
+    else:
+        cmd = argv
     try:
         proc = subprocess.run(
             cmd,
-            cwd=nb_path.parent,
+            cwd=workdir,
             capture_output=True,
             text=True,
-            timeout=total_timeout,
+            timeout=max(1.0, total_timeout),
             env=env,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired:
         return {"__timeout__": True}
     results = {}
-    if not junit.exists():
+    if junit.is_symlink() or not junit.is_file():
         return {"__error__": (proc.stdout + proc.stderr)[-2000:]}
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    try:
+        root = ET.fromstring(junit.read_bytes()[: 16 * 2**20])
+    except ET.ParseError:
+        return {"__error__": "nbval's report is unreadable"}
+    for case in root.iter("testcase"):
         m = re.match(r"Cell (\d+)", case.get("name", ""))
         if not m:
             continue
@@ -265,6 +338,19 @@ def _run_nbval(nb_path: Path, cell_timeout: float, total_timeout: float) -> dict
                 message = child.get("message") or "skipped"
         results[int(m.group(1))] = (status, message)
     return results
+
+
+def _seed_matplotlib_cache(folder: Path) -> None:
+    """Give the job a copy of matplotlib's font list: building it takes seconds."""
+    try:
+        import matplotlib
+        from matplotlib import font_manager  # noqa: F401 - builds the list once
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copy(f, folder / f.name)
+    except Exception:  # noqa: BLE001 - only a speed-up
+        pass
 
 
 def _explain(status: str, message: str) -> str:
@@ -324,18 +410,43 @@ def grade_submission(
 
     graded, rejected = build_graded_notebook(solution, submission)
     failed_for_good = dict(rejected)
-    start_total = total_timeout
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+    isolation = sandbox.isolation()
+    deadline = time.monotonic() + total_timeout
+    # Fresh cases for every exercise, kept here: the kernel gets a copy only.
+    challenges = {
+        ex: make_challenge(ex, secrets.randbits(62))
+        for ex in ex_ids
+        if _has_checker(ex)
+    }
+    base = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
+        nb_name = f"{solution_path.stem}.ipynb"
         for _attempt in range(len(ex_ids) + 1):
-            nb_path = Path(tmp) / f"{solution_path.stem}.ipynb"
-            nbformat.write(graded, str(nb_path))
-            outcome = _run_nbval(nb_path, cell_timeout, start_total)
+            workdir = base / f"run{_attempt}"
+            exchange = workdir / "exchange"
+            exchange.mkdir(parents=True)
+            for ex, challenge in challenges.items():
+                _wire.save(exchange / f"{ex}.challenge", challenge)
+            nbformat.write(graded, str(workdir / nb_name))
+            remaining = deadline - time.monotonic()
+            outcome = (
+                {"__timeout__": True}
+                if remaining <= 0
+                else _run_nbval(
+                    workdir,
+                    nb_name,
+                    cell_timeout,
+                    remaining,
+                    isolation,
+                    hide=(Path(solutions_dir),),
+                )
+            )
             if "__timeout__" in outcome:
                 for ex in ex_ids:
                     result["exercises"].setdefault(
                         ex, {"passed": False, "message": "the whole run timed out"}
                     )
-                result["error"] = f"the run took longer than {total_timeout} s"
+                result["error"] = f"the run took longer than {total_timeout:g} s"
                 break
             if "__error__" in outcome:
                 result["error"] = "nbval did not run: " + outcome["__error__"]
@@ -352,7 +463,7 @@ def grade_submission(
                 culprit = _culprit(graded, exercise_idx, timed_out[0], failed_for_good)
                 if culprit is not None:
                     failed_for_good[culprit] = (
-                        f"timed out (a cell ran longer than {cell_timeout} s)"
+                        f"timed out (a cell ran longer than {cell_timeout:g} s)"
                     )
                     graded.cells[
                         exercise_idx[culprit]
@@ -368,13 +479,20 @@ def grade_submission(
                 check_idx = nbtools.check_cell_index(graded, ex)
                 r = cells.get(check_idx) if check_idx is not None else None
                 if r is None:
-                    result["exercises"][ex] = {"passed": False, "message": "not run"}
+                    entry = {"passed": False, "message": "not run"}
+                elif r[0] != "passed":
+                    entry = {"passed": False, "message": _explain(*r)}
                 else:
-                    result["exercises"][ex] = {
-                        "passed": r[0] == "passed",
-                        "message": _explain(*r),
-                    }
+                    entry = _judge_outside(ex, challenges.get(ex), exchange)
+                result["exercises"][ex] = entry
+            if timed_out:
+                result["error"] = (
+                    f"code cell {numbers[timed_out[0]]} (not an exercise) ran longer "
+                    f"than {cell_timeout:g} s; the cells after it did not run"
+                )
             break
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     result["exercises"] = {
         ex: result["exercises"].get(ex, {"passed": False, "message": "not graded"})
         for ex in ex_ids
@@ -383,16 +501,40 @@ def grade_submission(
     return result
 
 
-def _culprit(nb, exercise_idx: dict, cell_idx: int, already: dict):
-    """The exercise to blame for a timeout in cell ``cell_idx``.
+def _has_checker(exercise_id: str) -> bool:
+    try:
+        checker_for(exercise_id)
+    except KeyError:
+        return False
+    return True
 
-    The latest exercise at or before that cell whose code is still the student's.
-    """
-    best = None
-    for ex, idx in sorted(exercise_idx.items(), key=lambda kv: kv[1]):
-        if idx <= cell_idx and ex not in already:
-            best = ex
-    return best
+
+def _judge_outside(exercise_id: str, challenge, exchange: Path) -> dict:
+    """The grader's own verdict on the results the check cell sent back."""
+    if challenge is None:
+        return {"passed": False, "message": "no checker for this exercise"}
+    try:
+        answer = _wire.load(exchange / f"{exercise_id}.answer")
+    except (OSError, _wire.WireError) as exc:
+        return {
+            "passed": False,
+            "message": f"the check cell sent no readable results to the grader ({exc})",
+        }
+    why = judge(exercise_id, challenge, answer)
+    if why is None:
+        return {"passed": True, "message": "passed"}
+    return {"passed": False, "message": why}
+
+
+def _culprit(nb, exercise_idx: dict, cell_idx: int, already: dict):
+    """The exercise to blame for a timeout in cell ``cell_idx``: the exercise
+    whose code cell or check cell it is, or None for any other cell."""
+    for ex, idx in exercise_idx.items():
+        if ex in already:
+            continue
+        if cell_idx == idx or cell_idx == nbtools.check_cell_index(nb, ex):
+            return ex
+    return None
 
 
 def _collect(paths) -> list[Path]:

@@ -8,8 +8,9 @@ What a sandboxed job gets, on Linux with ``unshare``, ``setpriv`` and ``prlimit`
 - its own network namespace with only the loopback interface: no network;
 - its own PID namespace: when the job ends or is killed, every process it
   started (kernels, threads, daemons) is killed with it;
-- its own mount namespace, in which the course's files, the virtual environment
-  and the Python installation are mounted read-only, ``/tmp`` is the job's own
+- its own mount namespace, in which the course's package and data, the virtual
+  environment and the Python installation are mounted read-only, the rest of
+  the course's repository (solution notebooks, tests, history) is hidden, ``/tmp`` is the job's own
   scratch folder, ``/var/tmp`` and ``/dev/shm`` are empty private tmpfs, and
   the instructor's home folder is hidden behind an empty tmpfs;
 - an empty environment (none of the instructor's variables) with a private
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from course_utils.paths import DATA_DIR, REPO_DIR as ROOT
+from course_utils.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, REPO_DIR
 
 __all__ = ["Isolation", "isolation", "wrap", "NOBODY"]
 
@@ -59,8 +60,8 @@ class Isolation:
 
 
 def _required_paths() -> list[Path]:
-    """Folders the job must read: the course, the venv and Python's own files."""
-    paths = {Path(ROOT).resolve(), Path(sys.prefix).resolve()}
+    """Folders the job must read: the package, its data, the venv and Python."""
+    paths = {Path(PACKAGE_DIR).resolve(), Path(sys.prefix).resolve()}
     if Path(DATA_DIR).is_dir():
         paths.add(Path(DATA_DIR).resolve())
     paths.add(Path(sys.base_prefix).resolve())
@@ -73,10 +74,12 @@ def _required_paths() -> list[Path]:
     return out
 
 
-def _blocked_ancestors(paths: list[Path], home: Path | None) -> list[Path]:
-    """Folders to hide behind an empty tmpfs: the instructor's home, and any
-    ancestor of a required path that other users cannot enter."""
-    hide = set()
+def _hidden_paths(paths: list[Path], home: Path | None, extra=()) -> list[Path]:
+    """Folders to hide behind an empty tmpfs: the course's repository (solution
+    notebooks, tests, history, build outputs), the instructor's home, ``extra``
+    folders, and any ancestor of a required path that others cannot enter."""
+    hide = {Path(REPO_DIR).resolve(), Path(NOTEBOOKS_DIR).resolve()}
+    hide.update(Path(p).resolve() for p in extra)
     if home is not None and home != Path("/") and home.is_dir():
         hide.add(home)
     for p in paths:
@@ -98,12 +101,15 @@ def _blocked_ancestors(paths: list[Path], home: Path | None) -> list[Path]:
     return out
 
 
-def _script(workdir: Path, argv: list[str], env: dict, as_root: bool, mem: int) -> str:
+def _script(workdir: Path, argv: list[str], env: dict, as_root: bool, mem: int,
+            hide=()) -> str:
     """The shell script run as (namespace) root before dropping to the job."""
     q = shlex.quote
     paths = _required_paths()
     home = Path(os.path.expanduser("~")).resolve()
-    hidden = _blocked_ancestors(paths, home)
+    hidden = [h for h in _hidden_paths(paths, home, hide)
+              if not any(h == p or p in h.parents for p in paths)]
+    hidden_inside = [h for h in _hidden_paths(paths, home, hide) if h not in hidden]
     tmp = Path("/tmp")
     stage = workdir / ".stage"
     lines = [
@@ -132,6 +138,8 @@ def _script(workdir: Path, argv: list[str], env: dict, as_root: bool, mem: int) 
             f"mount --rbind {q(str(s))} {q(str(p))}",
             f"mount -o remount,bind,ro {q(str(p))}",
         ]
+    for h in hidden_inside:
+        lines.append(f"mount -t tmpfs -o mode=755,size=1m tmpfs {q(str(h))}")
     lines += [
         f"umount -l {q(str(staged))}",
         f"rmdir {q(str(staged))} 2>/dev/null || true",
@@ -192,16 +200,17 @@ def job_env(home: Path, extra: dict | None = None) -> dict:
 
 
 def wrap(workdir: Path, argv: list[str], env: dict, *, memory_mb: int = 4096,
-         mode: str | None = None) -> list[str]:
+         mode: str | None = None, hide=()) -> list[str]:
     """The command that runs ``argv`` sandboxed with ``workdir`` as its ``/tmp``.
 
-    ``argv`` and ``env`` must name paths as the job sees them (``/tmp/...``).
+    ``argv`` and ``env`` must name paths as the job sees them (``/tmp/...``);
+    ``hide`` names more folders the job must not see (the solutions).
     """
     mode = mode or isolation().mode
     if mode == "none":
         raise RuntimeError("no sandbox on this machine")
     as_root = mode == "root"
-    script = _script(Path(workdir), argv, env, as_root, memory_mb * 2**20)
+    script = _script(Path(workdir), argv, env, as_root, memory_mb * 2**20, hide)
     return _unshare_argv(as_root) + ["sh", "-c", script]
 
 
