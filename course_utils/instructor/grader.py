@@ -287,6 +287,8 @@ def _run_nbval(
         "no:cacheprovider",
         "-p",
         "no:randomly",
+        "-p",
+        "course_utils.instructor.nbval_patience",
         "-q",
         f"--junitxml={inside / 'nbval.xml'}",
         "-o",
@@ -481,7 +483,16 @@ def grade_submission(
                 if r is None:
                     entry = {"passed": False, "message": "not run"}
                 elif r[0] != "passed":
-                    entry = {"passed": False, "message": _explain(*r)}
+                    own = cells.get(exercise_idx[ex])
+                    if own is not None and own[0] == "failed":
+                        # the exercise cell itself failed: that is the news
+                        entry = {
+                            "passed": False,
+                            "message": "your exercise cell raised "
+                            + _explain(*own),
+                        }
+                    else:
+                        entry = {"passed": False, "message": _explain(*r)}
                 else:
                     entry = _judge_outside(ex, challenges.get(ex), exchange)
                 result["exercises"][ex] = entry
@@ -513,8 +524,15 @@ def _judge_outside(exercise_id: str, challenge, exchange: Path) -> dict:
     """The grader's own verdict on the results the check cell sent back."""
     if challenge is None:
         return {"passed": False, "message": "no checker for this exercise"}
+    path = exchange / f"{exercise_id}.answer"
+    if not path.exists() and not path.is_symlink():
+        return {
+            "passed": False,
+            "message": "the check cell printed its line but sent no results to the "
+            "grader: was checks.check replaced?",
+        }
     try:
-        answer = _wire.load(exchange / f"{exercise_id}.answer")
+        answer = _wire.load(path)
     except (OSError, _wire.WireError) as exc:
         return {
             "passed": False,

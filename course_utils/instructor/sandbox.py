@@ -19,8 +19,8 @@ What a sandboxed job gets, on Linux with ``unshare``, ``setpriv`` and ``prlimit`
   capabilities and ``no_new_privs``; otherwise the instructor's own user
   inside a user namespace (files outside the read-only mounts stay writable
   for it, which the README says);
-- limits on address space and file size (``prlimit``), and the caller's
-  wall-clock timeout.
+- limits on address space (:data:`ADDRESS_SPACE_MB`) and file size
+  (``prlimit``), and the caller's wall-clock timeout.
 
 Where these tools are missing or not permitted, :func:`isolation` says so and
 the grader runs the job unsandboxed, saying that submissions are not isolated.
@@ -43,6 +43,11 @@ from course_utils.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, REPO_DIR
 __all__ = ["Isolation", "isolation", "wrap", "NOBODY"]
 
 NOBODY = 65534
+# The job's address-space limit. It bounds virtual memory, not RAM: a kernel
+# with torch and matplotlib loaded reserves about 4 GiB of address space while
+# using under 1 GiB, and a limit below what it reserves makes allocations fail
+# deep inside libraries, which hangs the kernel instead of raising.
+ADDRESS_SPACE_MB = 16 * 1024
 # The job's private view of these folders: empty tmpfs (``/tmp`` is the job's folder).
 _PRIVATE_TMPFS = ("/var/tmp", "/dev/shm")
 
@@ -199,7 +204,7 @@ def job_env(home: Path, extra: dict | None = None) -> dict:
     return env
 
 
-def wrap(workdir: Path, argv: list[str], env: dict, *, memory_mb: int = 4096,
+def wrap(workdir: Path, argv: list[str], env: dict, *, memory_mb: int = ADDRESS_SPACE_MB,
          mode: str | None = None, hide=()) -> list[str]:
     """The command that runs ``argv`` sandboxed with ``workdir`` as its ``/tmp``.
 
