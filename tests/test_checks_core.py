@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from course_utils import checks
-from course_utils.checks import _core
+from course_utils.checks import _core, _wire
+from course_utils.instructor import notebooks as nbtools
+from solutions import solution
 
 
 class LyingFloat(float):
@@ -95,3 +97,82 @@ def test_registered_ids_are_sorted_numerically():
     ids = checks.registered()
     assert ids == sorted(ids, key=lambda s: tuple(map(int, s.split("."))))
     assert {"1.1", "1.2", "1.3", "1.4"} <= set(ids)
+
+
+# -- the verdict taken outside the kernel ------------------------------------
+
+
+WITH_SOLUTIONS = [
+    (ex, nbtools.find_notebook(ex.split(".")[0].zfill(2)).stem)
+    for ex in checks.registered()
+]
+
+
+def _answer_file(exercise_id, answer, challenge):
+    checker = _core.checker_for(exercise_id)
+    results = []
+    with _core.private_rng(challenge["seed"]):
+        for case in challenge["cases"]:
+            results.append({"result": _core.evaluate(checker, answer, case)})
+    return _wire.loads(_wire.dumps({"results": results}))
+
+
+@pytest.mark.parametrize("exercise_id, stem", WITH_SOLUTIONS)
+def test_fresh_cases_judged_outside_accept_the_solution(exercise_id, stem):
+    answer = solution(stem, exercise_id)
+    challenge = _core.make_challenge(exercise_id, 123456789)
+    assert _core.judge(exercise_id, challenge, _answer_file(
+        exercise_id, answer, challenge)) is None
+
+
+@pytest.mark.parametrize("exercise_id", checks.registered())
+def test_fresh_cases_differ_from_the_notebook_ones(exercise_id):
+    a = _wire.dumps(_core.make_challenge(exercise_id, 1)["cases"])
+    b = _wire.dumps(_core.make_challenge(exercise_id, 2)["cases"])
+    fixed = _wire.dumps(_core.make_challenge(exercise_id, _core._seed_for(
+        exercise_id))["cases"])
+    assert a != b and a != fixed
+
+
+def test_results_for_other_cases_do_not_pass():
+    """Results computed right, but for the cases the notebook shows."""
+    answer = solution("01_minimax_game", "1.2")
+    shown = _core.make_challenge("1.2", _core._seed_for("1.2"))
+    fresh = _core.make_challenge("1.2", 99)
+    why = _core.judge("1.2", fresh, _answer_file("1.2", answer, shown))
+    assert why is not None and "the loss is wrong" in why
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ({"results": "all good"}, "malformed"),
+        ({"nothing": 1}, "malformed"),
+        ({"results": [1, 2, 3]}, "malformed"),
+        ({"results": [{"result": "0.5"}] * 3}, "not a finite number"),
+        ({"results": [{"result": float("nan")}] * 3}, "not a finite number"),
+        ({"results": [{"result": np.zeros(3)}] * 3}, "not a finite number"),
+        ({"results": []}, "every test case"),
+        ({"results": [{"error": "Exercise 1.2 is not solved yet"}]}, "not solved"),
+    ],
+)
+def test_judge_refuses_malformed_results(answer, message):
+    challenge = _core.make_challenge("1.2", 5)
+    why = _core.judge("1.2", challenge, answer)
+    assert why is not None and message in why
+
+
+def test_check_answers_the_grader_challenge(tmp_path, monkeypatch, capsys):
+    challenge = _core.make_challenge("1.3", 77)
+    _wire.save(tmp_path / "1.3.challenge", challenge)
+    monkeypatch.setenv(_core.GRADING_ENV, str(tmp_path))
+    right = solution("01_minimax_game", "1.3")
+    checks.check("1.3", right)
+    assert capsys.readouterr().out.startswith("Exercise 1.3 passed")
+    answer = _wire.load(tmp_path / "1.3.answer")
+    assert _core.judge("1.3", challenge, answer) is None
+    # a wrong answer's results are written too, and judged wrong
+    with pytest.raises(checks.ExerciseFailed):
+        checks.check("1.3", lambda x, y, h: (x + h * y, y - h * x))
+    answer = _wire.load(tmp_path / "1.3.answer")
+    assert "simultaneous" in _core.judge("1.3", challenge, answer).lower()

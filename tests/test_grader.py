@@ -421,3 +421,19 @@ def test_calling_the_package_answer_is_refused(results):
 )
 def test_gives_away_scan(exercise_id, source, refused):
     assert (scan_gives_away(exercise_id, source) is not None) == refused
+
+
+def test_a_timeout_is_blamed_only_on_its_own_exercise():
+    from course_utils.instructor.grader import _culprit
+
+    nb = solution_nb()
+    cells = nbtools.exercise_cells(nb)
+    check = nbtools.check_cell_index(nb, "1.3")
+    assert _culprit(nb, cells, cells["1.3"], {}) == "1.3"
+    assert _culprit(nb, cells, check, {}) == "1.3"
+    assert _culprit(nb, cells, check, {"1.3": "timed out"}) is None
+    # a cell of the notebook's own, between two exercises, blames nobody
+    own = next(i for i in range(cells["1.1"] + 1, check)
+               if nb.cells[i].cell_type == "code" and i not in cells.values()
+               and i != nbtools.check_cell_index(nb, "1.1"))
+    assert _culprit(nb, cells, own, {}) is None

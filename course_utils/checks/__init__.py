@@ -12,11 +12,16 @@ numbers or exact ``torch.Tensor`` objects: an object with a doctored ``repr`` or
 ``__eq__`` is refused before any comparison. Anything the student's code prints
 or warns while being checked is swallowed, so the stored output stays stable.
 
-Checkers live in one module per notebook (``nb01.py``, ...), registered with the
+A checker is a :class:`Checker` in three parts, so that the grader can take the
+verdict in its own process: ``cases(rng)`` draws plain test inputs, ``run``
+calls the student's answer on one case inside the kernel and returns plain
+results, and ``verify(case, result)`` decides from plain values alone. Checkers
+live in one module per notebook (``nb01.py``, ...), registered with the
 :func:`exercise` decorator.
 """
 
 from course_utils.checks._core import (
+    Checker,
     ExerciseFailed,
     check,
     exercise,
@@ -27,4 +32,4 @@ from course_utils.checks._core import (
 from course_utils.checks import nb01  # noqa: F401,E402
 from course_utils.checks import nb02, nb03, nb06  # noqa: F401,E402
 
-__all__ = ["check", "exercise", "registered", "ExerciseFailed"]
+__all__ = ["check", "exercise", "registered", "ExerciseFailed", "Checker"]
