@@ -437,3 +437,23 @@ def test_a_timeout_is_blamed_only_on_its_own_exercise():
                if nb.cells[i].cell_type == "code" and i not in cells.values()
                and i != nbtools.check_cell_index(nb, "1.1"))
     assert _culprit(nb, cells, own, {}) is None
+
+
+def test_without_a_sandbox_the_grader_still_runs_and_says_so(tmp_path, monkeypatch):
+    from course_utils.instructor import grader
+
+    none = sandbox.Isolation("none", "no sandbox here: submissions are not isolated")
+    monkeypatch.setattr(sandbox, "isolation", lambda: none)
+    path = tmp_path / f"{STEM}.ipynb"
+    nb = set_exercise(solution_nb(), "1.2", STUB)
+    nbformat.write(nb, str(path))
+    r = grader.grade_submission(path, cell_timeout=60)
+    assert passed(r) == {"1.1", "1.3", "1.4"}, r
+    proc = subprocess.run(
+        [sys.executable, "-c",
+         "from course_utils.instructor import sandbox, cli\n"
+         "sandbox.isolation = lambda: sandbox.Isolation('none', 'NOT ISOLATED')\n"
+         f"cli.main(['grade', {str(tmp_path / 'missing.ipynb')!r}])"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "isolation: NOT ISOLATED" in proc.stdout
