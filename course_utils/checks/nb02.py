@@ -216,10 +216,12 @@ def _discriminator(spec, p_data, p_g):
           "(V = -log 4) and D = D*.")
 class ValueFunction(Checker):
     def cases(self, rng):
-        p = ["gauss", 0.0, 1.0]
-        q = ["gauss", _r(rng, 1.0, 2.0), _r(rng, 0.6, 0.9)]
-        # on [-5, 9] D* never rounds to exactly 0 or 1: log D and log(1 - D) are finite
-        x = [-5.0, 9.0, 14001]
+        p, q = ["gauss", 0.0, 1.0], ["gauss", 1.5, 0.7]
+        # On [-5, 9] D* never rounds to exactly 0 or 1, so log D and log(1 - D)
+        # are finite: at x = -5, 1 - D* is about 5e-14. Wider grids or other
+        # densities would make the student's log(1 - D*) -inf, so the fresh
+        # cases vary the grid inside it, and the logistic discriminator.
+        x = [_r(rng, -5.0, -4.5), _r(rng, 8.5, 9.0), int(rng.integers(12001, 14002))]
         a, b = _r(rng, 1.0, 2.0), -_r(rng, 1.5, 2.5)
         return [
             {"label": "D(x) = 1/2", "p": p, "q": q, "D": ["half"], "x": x},
