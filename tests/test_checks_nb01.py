@@ -13,10 +13,19 @@ WRONG = {
     "1.1": [
         lambda D, X, fake_X: torch.log(D(X)).mean() + torch.log(D(fake_X)).mean(),
         lambda D, X, fake_X: torch.log(torch.cat([D(X), 1 - D(fake_X)])).mean(),
+        # sums instead of means
+        lambda D, X, fake_X: torch.log(D(X)).sum() + torch.log(1 - D(fake_X)).sum(),
+        # real and fake swapped
+        lambda D, X, fake_X: torch.log(D(fake_X)).mean() + torch.log(1 - D(X)).mean(),
+        # the loss -V instead of V
+        lambda D, X, fake_X: -(torch.log(D(X)).mean() + torch.log(1 - D(fake_X)).mean()),
     ],
     "1.2": [
         lambda logits: -torch.log(torch.sigmoid(logits)).mean(),  # overflows
         lambda logits: -F.softplus(logits).mean(),  # the saturating loss
+        lambda logits: F.softplus(-logits).sum(),  # a sum
+        lambda logits: -F.softplus(-logits).mean(),  # the sign
+        lambda logits: F.softplus(logits).mean(),  # D's loss on fakes, not G's
     ],
     "1.3": [
         lambda x, y, h: (x + h * y, y - h * x),
@@ -25,6 +34,9 @@ WRONG = {
     ],
     "1.4": [
         lambda x, y, h: (x - h * y, y + h * x),  # simultaneous
+        # y moves first, then x with the new y
+        lambda x, y, h: (x - h * (y + h * x), y + h * x),
+        lambda x, y, h: (x + h * y, y - h * (x + h * y)),  # both signs flipped
     ],
 }
 

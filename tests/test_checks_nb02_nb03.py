@@ -126,17 +126,8 @@ def test_2_3_wrong_answers_fail():
 d_step_solution = solution("03_point_cloud_gan", "3.1")
 
 
-def test_3_1_reference_passes_and_lecture_style_too():
+def test_3_1_reference_passes_and_bce_too():
     _passes("3.1", d_step_solution)
-
-    def lecture_style(net_G, net_D, opt_D, X, Z):  # no detach, as in the lecture
-        loss = -torch.mean(torch.log(1 - net_D(net_G(Z))) + torch.log(net_D(X)))
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
-
-    _passes("3.1", lecture_style)
 
     def with_bce(net_G, net_D, opt_D, X, Z):
         bce = torch.nn.functional.binary_cross_entropy
@@ -200,6 +191,25 @@ def test_3_1_wrong_answers_fail():
 
     _fails("3.1", fake_as_real, "fake")
 
+    def no_detach(net_G, net_D, opt_D, X, Z):  # right loss and step, G not detached
+        loss = -torch.mean(torch.log(1 - net_D(net_G(Z))) + torch.log(net_D(X)))
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", no_detach, "detach")
+
+    def swapped(net_G, net_D, opt_D, X, Z):  # the real and fake roles swapped
+        fake_X = net_G(Z).detach()
+        loss = -torch.log(net_D(fake_X)).mean() - torch.log(1 - net_D(X)).mean()
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", swapped)
+
 
 # -- 3.2 ---------------------------------------------------------------------
 
@@ -241,6 +251,24 @@ def test_3_2_wrong_answers_fail():
         pass
 
     _fails("3.2", lambda *args: Liar(g_step_solution(*args)), "number")
+
+    def flipped(net_G, net_D, opt_G, Z):  # maximises -log D(G(z))
+        loss = torch.log(net_D(net_G(Z))).mean()
+        opt_G.zero_grad()
+        loss.backward()
+        opt_G.step()
+        return loss
+
+    _fails("3.2", flipped, "sign")
+
+    def summed(net_G, net_D, opt_G, Z):
+        loss = -torch.log(net_D(net_G(Z))).sum()
+        opt_G.zero_grad()
+        loss.backward()
+        opt_G.step()
+        return loss
+
+    _fails("3.2", summed, "mean")
 
 
 def test_checks_do_not_touch_the_global_random_stream():

@@ -63,6 +63,34 @@ def _init_crashes_on_activations(module):
     nn.init.normal_(module.weight, 0.0, 0.02)
 
 
+def _init_uniform_same_std(module):  # mean 0, std 0.02, but not normal
+    half_width = 0.02 * 3**0.5
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.uniform_(module.weight, -half_width, half_width)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _init_everything_with_weights(module):  # hasattr instead of isinstance
+    if isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+    elif hasattr(module, "weight"):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def _slerp_naive(z0, z1, t):  # no care for Omega = 0
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
+        omega)
+
+
 WRONG = {
     "6.1": [
         lambda i, o: nn.Sequential(  # stride 1: no upsampling
@@ -91,6 +119,8 @@ WRONG = {
         _init_keeps_bias,
         _init_crashes_on_activations,
         "not a function",
+        _init_uniform_same_std,
+        _init_everything_with_weights,
     ],
     "6.3": [
         lambda r, f: (
@@ -100,12 +130,15 @@ WRONG = {
         lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(),  # wrong label
         lambda r, f: F.softplus(torch.cat([-r, f])).mean(),  # one mean over both
         lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean()).item() / 2,
+        lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(),  # sums, not means
+        lambda r, f: -(F.softplus(-r).mean() + F.softplus(f).mean()),  # sign
     ],
     "6.4": [
         lambda z0, z1, t: (1 - t) * z0 + t * z1,  # linear
         lambda z0, z1, t: slerp(z0, z1, 1 - t),  # reversed
         lambda z0, z1, t: slerp(z0, z1, t).tolist(),  # not a tensor
         lambda z0, z1, t: slerp(z0 / z0.norm(), z1 / z1.norm(), t),  # loses the norms
+        _slerp_naive,  # NaN when z0 = z1
     ],
 }
 
@@ -141,3 +174,16 @@ def test_checks_leave_the_global_random_state_alone():
     for exercise_id, solution in SOLUTIONS.items():
         checks.check(exercise_id, solution)
     assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    "exercise_id, answer, hint",
+    [
+        ("6.2", _init_uniform_same_std, "normal shape"),
+        ("6.2", _init_everything_with_weights, "leave every other module alone"),
+        ("6.4", _slerp_naive, "Omega is 0"),
+    ],
+)
+def test_new_wrong_answers_get_their_own_hint(exercise_id, answer, hint):
+    with pytest.raises(checks.ExerciseFailed, match=hint):
+        checks.check(exercise_id, answer)

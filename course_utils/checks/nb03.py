@@ -119,7 +119,13 @@ class DiscriminatorStep(_StepChecker):
         _stale_gradients(net_D)
         X, Z = torch.tensor(case["X"]), torch.tensor(case["Z"])
         answer = call_student("3.1", fn, net_G, net_D, opt_D, X, Z)
-        return self._finish(answer, net_G, net_D, "the returned loss_D")
+        result = self._finish(answer, net_G, net_D, "the returned loss_D")
+        # Did D's loss send gradients into G? (it must not: fake_X is detached)
+        result["G_grad"] = any(
+            p.grad is not None and bool(torch.Tensor.any(p.grad != 0))
+            for p in net_G.parameters()
+        )
+        return result
 
     def verify(self, case, result):
         got = as_float("3.1", result["loss"], "the returned loss_D")
@@ -155,6 +161,13 @@ class DiscriminatorStep(_StepChecker):
                 "Exercise 3.1: the generator's weights changed. The discriminator step "
                 "must only update net_D (detach fake_X or compute it under "
                 "torch.no_grad())."
+            )
+        if result["G_grad"] is not False:
+            raise ExerciseFailed(
+                "Exercise 3.1: loss_D.backward() sent gradients into the generator: "
+                "net_G's parameters have a .grad after your step. Detach the fake "
+                "batch (net_G(Z).detach()) so that D's step costs no backward pass "
+                "through G and leaves nothing behind in G's gradients."
             )
         D_after = _params(ref_D)
         if not _same(_returned_params("3.1", result, "D", D_after), D_after):

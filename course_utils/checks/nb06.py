@@ -152,7 +152,11 @@ def _init_test_net(c1: int = 128, c2: int = 96) -> nn.Sequential:
         nn.LeakyReLU(0.2),
         nn.Conv2d(c2, 1, 7),
         nn.Flatten(),
+        nn.Linear(1, 8),  # not a convolution: dcgan_init must leave it alone
     )
+
+
+_UNTOUCHED = 2.5  # the Linear layer's value before dcgan_init; it must stay
 
 
 def _parameter(exercise_id: str, value, what: str):
@@ -183,6 +187,9 @@ class DCGANInit(Checker):
         for p in net.parameters():  # start far from the answer
             with torch.no_grad():
                 p.uniform_(2.0, 3.0)
+        with torch.no_grad():
+            for p in net[-1].parameters():
+                p.fill_(_UNTOUCHED)
         call_student("6.2", nn.Module.apply, net, dcgan_init)
         layers = []
         for index, layer in enumerate(net):
@@ -191,6 +198,7 @@ class DCGANInit(Checker):
             if weight is None:
                 continue
             entry = {"name": name, "norm": type(layer) is nn.BatchNorm2d,
+                     "other": type(layer) is nn.Linear,
                      "weight": _parameter("6.2", weight, f"the weight of {name}")}
             bias = getattr(layer, "bias", None)
             if bias is not None:
@@ -210,6 +218,17 @@ class DCGANInit(Checker):
             if entry["norm"] is not is_norm:
                 raise ExerciseFailed("Exercise 6.2: the network's layers changed.")
             w = as_array("6.2", entry["weight"], f"the weight of {name}", w_shape)
+            if entry["other"] is True:
+                b = as_array("6.2", entry.get("bias"), f"the bias of {name}", b_shape)
+                if not (np.all(w == _UNTOUCHED) and np.all(b == _UNTOUCHED)):
+                    raise ExerciseFailed(
+                        f"Exercise 6.2: dcgan_init changed {name}, which is neither a "
+                        "convolution nor a batch norm. Test the type with "
+                        "isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and "
+                        "isinstance(module, nn.BatchNorm2d), not hasattr(module, "
+                        "'weight'), and leave every other module alone."
+                    )
+                continue
             centre, what = (1.0, "batch-norm scale") if is_norm else (
                 0.0, "convolution weight")
             mean, std = float(w.mean()), float(w.std(ddof=1))
@@ -220,6 +239,19 @@ class DCGANInit(Checker):
                     f"N({centre:g}, 0.02^2). Use nn.init.normal_(weight, {centre:g}, "
                     "0.02) on the layers whose type is right (isinstance)."
                 )
+            if w.size >= 4000:
+                # Right mean and spread are not enough: the shape must be normal.
+                # Excess kurtosis is 0 for a normal, -1.2 for a uniform; its
+                # standard error here is at most sqrt(24 / 4000) = 0.08.
+                u = (w - mean) / std
+                kurtosis = float(np.mean(u**4) - 3.0)
+                if abs(kurtosis) > 0.5:
+                    raise ExerciseFailed(
+                        f"Exercise 6.2: the {what}s of {name} have the right mean "
+                        f"and spread but not a normal shape (excess kurtosis "
+                        f"{kurtosis:.2f}, 0 for a normal, -1.2 for a uniform). Draw "
+                        "them with nn.init.normal_, not nn.init.uniform_."
+                    )
             if b_shape is not None:
                 b = as_array("6.2", entry.get("bias"), f"the bias of {name}", b_shape)
                 if np.abs(b).max() != 0.0:
@@ -277,6 +309,8 @@ class DiscriminatorLoss(Checker):
 def _reference_slerp(z0, z1, t):
     cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
     omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if omega < 1e-4:  # (nearly) the same direction: the limit is the straight line
+        return (1 - t) * z0 + t * z1
     weight0, weight1 = torch.sin((1 - t) * omega), torch.sin(t * omega)
     return (weight0 * z0 + weight1 * z1) / torch.sin(omega)
 
@@ -287,18 +321,31 @@ _TS = (0.0, 0.2, 0.5, 0.75, 1.0)
 @exercise("6.4", "spherical interpolation matches at 15 points on 3 pairs of vectors.")
 class Slerp(Checker):
     def cases(self, rng):
-        out = [{"z0": np.array([1.0, 0.0], np.float32),  # a quarter turn
-                "z1": np.array([0.0, 1.0], np.float32)}]
-        for dim in (16, 100):
-            out.append({"z0": rng.standard_normal(dim).astype(np.float32),
-                        "z1": rng.standard_normal(dim).astype(np.float32)})
-        return out
+        same = rng.standard_normal(16).astype(np.float32)
+        return [
+            {"z0": np.array([1.0, 0.0], np.float32),  # a quarter turn
+             "z1": np.array([0.0, 1.0], np.float32)},
+            {"z0": same, "z1": same.copy()},  # the same code twice: Omega = 0
+            {"z0": rng.standard_normal(100).astype(np.float32),
+             "z1": rng.standard_normal(100).astype(np.float32)},
+        ]
 
     def run(self, slerp, case):
         z0, z1 = torch.tensor(case["z0"]), torch.tensor(case["z1"])
-        return [plain_tensor("6.4", call_student("6.4", slerp, z0.clone(), z1.clone(), t),
-                             f"slerp(z0, z1, {t})", shape=tuple(z0.shape))
-                for t in _TS]
+        out = []
+        for t in _TS:
+            value = call_student("6.4", slerp, z0.clone(), z1.clone(), t)
+            if (type(value) is torch.Tensor and torch.equal(z0, z1)
+                    and not bool(torch.isfinite(value).all())):
+                raise ExerciseFailed(
+                    "Exercise 6.4: slerp(z, z, t) gave NaN. When z0 = z1 the angle "
+                    "Omega is 0 and sin(Omega) = 0, so the formula divides 0 by 0; "
+                    "its limit is the straight line (1 - t) z0 + t z1, which is z0. "
+                    "Return that when Omega is tiny (say below 1e-4)."
+                )
+            out.append(plain_tensor("6.4", value, f"slerp(z0, z1, {t})",
+                                    shape=tuple(z0.shape)))
+        return out
 
     def verify(self, case, result):
         z0 = torch.tensor(case["z0"], dtype=torch.float64)
