@@ -186,13 +186,13 @@ def scan_gives_away(exercise_id: str, source: str) -> str | None:
         elif isinstance(node, ast.Attribute):
             text = node.attr
         elif isinstance(node, ast.alias):
-            text = node.name
+            text = node.name.rsplit(".", 1)[-1]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         if text is None:
             continue
         for name in names:
-            if name in text:
+            if name == text:
                 return (
                     f"calls the course's own answer {name!r}: write it yourself"
                 )

@@ -1,0 +1,273 @@
+"""Checkers for 04_mode_collapse.
+
+Exercise 4.1: ``hq_ceiling(k)``, the probability that a sample of a 2-D isotropic
+Gaussian lies within ``k`` standard deviations of its centre (derived, not
+printed: the notebook asks for it before stating it).
+Exercise 4.2: ``mode_stats(samples, centres, sigma)``, the published mode metrics:
+``(modes_captured, high_quality_share)``.
+Exercise 4.3: ``pack(x, m)``, PacGAN's packing of ``m`` consecutive samples into
+one input of the discriminator.
+Exercise 4.4: ``minibatch_std(h)``, the minibatch standard-deviation feature
+appended to a batch of features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from course_utils.checks._core import (
+    Checker,
+    ExerciseFailed,
+    as_array,
+    as_float,
+    call_student,
+    exercise,
+    plain_float,
+    plain_tensor,
+    require_close,
+)
+
+
+# -- 4.1 ---------------------------------------------------------------------
+
+
+@exercise("4.1", "P(|x - c| < k sigma) = 1 - exp(-k^2 / 2) for a 2-D Gaussian, "
+          "98.89 % at k = 3.")
+class HighQualityCeiling(Checker):
+    def cases(self, rng):
+        ks = [3.0, 1.0, 2.0] + [round(float(v), 3) for v in rng.uniform(0.2, 4.0, 4)]
+        return [{"k": k} for k in ks]
+
+    def run(self, hq_ceiling, case):
+        return plain_float("4.1", call_student("4.1", hq_ceiling, float(case["k"])),
+                           f"hq_ceiling({case['k']})")
+
+    def verify(self, case, result):
+        k = float(case["k"])
+        got = as_float("4.1", result, f"hq_ceiling({k})")
+        expected = -math.expm1(-k * k / 2)
+        one_d = math.erf(k / math.sqrt(2))
+        if abs(got - one_d) < 1e-6 and abs(expected - one_d) > 1e-4:
+            raise ExerciseFailed(
+                f"Exercise 4.1: hq_ceiling({k}) = {got:.6f} is the 1-D rule (for "
+                "k = 3 the familiar 99.73 %). In 2-D the distance to the centre is "
+                "the length of a vector of two independent N(0, sigma^2) "
+                "coordinates: its square over sigma^2 is chi-square with 2 degrees "
+                "of freedom. Integrate the 2-D density over the disc in polar "
+                "coordinates."
+            )
+        require_close(
+            "4.1", got, expected, what=f"hq_ceiling({k})", atol=1e-6, rtol=1e-6,
+            hint="With r the distance to the centre in units of sigma, the 2-D "
+            "density of r is r exp(-r^2 / 2) (polar coordinates); integrate it "
+            "from 0 to k.",
+        )
+
+
+# -- 4.2 ---------------------------------------------------------------------
+
+
+def _reference_mode_stats(samples: np.ndarray, centres: np.ndarray, sigma: float):
+    d2 = ((samples[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    nearest = d2.argmin(1)
+    good = np.sqrt(d2.min(1)) < 3 * sigma
+    return len(np.unique(nearest[good])), float(good.mean())
+
+
+@exercise("4.2", "modes captured (a high-quality sample nearest to the mode) and "
+          "the high-quality share match on 4 sample sets.",
+          gives_away=("evaluate_points", "modes_captured", "high_quality"))
+class ModeStats(Checker):
+    def cases(self, rng):
+        out = []
+        for case in range(4):
+            if case % 2 == 0:
+                k = 8
+                angles = np.linspace(0, 2 * np.pi, k, endpoint=False)
+                centres = 2.0 * np.stack([np.cos(angles), np.sin(angles)], 1)
+                sigma = 0.02
+            else:
+                axis = np.arange(-4.0, 5.0, 2.0)
+                centres = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+                sigma = 0.05
+            k = len(centres)
+            n = int(rng.integers(400, 900))
+            # some modes empty, some samples loose: the two rules must differ
+            used = rng.choice(k, size=max(2, k // 2), replace=False)
+            which = rng.choice(used, size=n)
+            spread = np.where(rng.random(n) < 0.7, 1.5, 6.0) * sigma
+            samples = centres[which] + rng.standard_normal((n, 2)) * spread[:, None]
+            # a lone sample nearest to an unused mode, but far from it
+            lone = [m for m in range(k) if m not in used][0]
+            samples[0] = centres[lone] + 5 * sigma
+            out.append({"samples": samples.astype(np.float32),
+                        "centres": centres.astype(np.float32), "sigma": sigma})
+        return out
+
+    def run(self, mode_stats, case):
+        result = call_student("4.2", mode_stats, torch.tensor(case["samples"]),
+                              torch.tensor(case["centres"]), float(case["sigma"]))
+        if type(result) is not tuple or len(result) != 2:
+            raise ExerciseFailed(
+                "Exercise 4.2: return a tuple (modes_captured, high_quality_share), "
+                f"got {type(result).__name__}."
+            )
+        return [plain_float("4.2", result[0], "modes_captured"),
+                plain_float("4.2", result[1], "high_quality_share")]
+
+    def verify(self, case, result):
+        if type(result) is not list or len(result) != 2:
+            raise ExerciseFailed("Exercise 4.2: expected two numbers.")
+        modes = as_float("4.2", result[0], "modes_captured")
+        share = as_float("4.2", result[1], "high_quality_share")
+        samples = np.asarray(case["samples"], dtype=np.float64)
+        centres = np.asarray(case["centres"], dtype=np.float64)
+        sigma = float(case["sigma"])
+        exp_modes, exp_share = _reference_mode_stats(samples, centres, sigma)
+        d2 = ((samples[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+        if abs(share - exp_share) > 1e-6:
+            hints = {
+                float((np.sqrt(d2.min(1)) < sigma).mean()):
+                    "a sample is high quality within 3 sigma of its centre, not 1.",
+                float((d2.min(1) < 3 * sigma).mean()):
+                    "compare the distance, not its square, with 3 sigma.",
+                float((d2.min(1) < (3 * sigma) ** 2).sum()):
+                    "return the share of high-quality samples (a mean), not their "
+                    "number.",
+            }
+            for value, hint in hints.items():
+                if abs(share - value) < 1e-6:
+                    raise ExerciseFailed(f"Exercise 4.2: {hint}")
+            raise ExerciseFailed(
+                f"Exercise 4.2: the high-quality share is {share:.4f}, expected "
+                f"{exp_share:.4f}. A sample is high quality when its distance to "
+                "the nearest centre is below 3 sigma."
+            )
+        if modes != exp_modes:
+            any_sample = len(np.unique(d2.argmin(1)))
+            if modes == any_sample:
+                raise ExerciseFailed(
+                    f"Exercise 4.2: you counted {int(modes)} modes, every mode that "
+                    "is nearest to some sample. The published rule counts a mode "
+                    f"only when a high-quality sample is nearest to it: "
+                    f"{exp_modes} here."
+                )
+            raise ExerciseFailed(
+                f"Exercise 4.2: modes captured is {modes:g}, expected {exp_modes}. "
+                "Count the distinct nearest modes of the high-quality samples."
+            )
+
+
+# -- 4.3 ---------------------------------------------------------------------
+
+
+@exercise("4.3", "packing puts m consecutive samples side by side in one row.",
+          gives_away=("pack",))
+class Pack(Checker):
+    def cases(self, rng):
+        out = []
+        for m, n, d in ((2, 6, 2), (3, 9, 2), (2, 8, 5), (4, 8, 3)):
+            out.append({"m": m,
+                        "x": rng.standard_normal((n, d)).astype(np.float32)})
+        return out
+
+    def run(self, pack, case):
+        x = torch.tensor(case["x"])
+        m = int(case["m"])
+        return plain_tensor("4.3", call_student("4.3", pack, x.clone(), m),
+                            f"pack(x, {m})")
+
+    def verify(self, case, result):
+        x = np.asarray(case["x"], dtype=np.float64)
+        m = int(case["m"])
+        n, d = x.shape
+        got = as_array("4.3", result, f"pack(x, {m})")
+        if got.shape != (n // m, m * d):
+            raise ExerciseFailed(
+                f"Exercise 4.3: pack(x, {m}) for x of shape {(n, d)} should have "
+                f"shape {(n // m, m * d)}: one row per pack of {m} samples, their "
+                f"{d} coordinates side by side. Got {got.shape}."
+            )
+        expected = x.reshape(n // m, m * d)
+        strided = x.reshape(m, n // m, d).transpose(1, 0, 2).reshape(n // m, m * d)
+        if np.allclose(got, strided) and not np.allclose(got, expected):
+            raise ExerciseFailed(
+                "Exercise 4.3: your packs take samples i, i + n/m, i + 2n/m, ...; "
+                "pack consecutive samples (rows 0 to m-1 form the first pack). "
+                "x.reshape(n // m, m * d) does it."
+            )
+        require_close("4.3", got, expected, what=f"pack(x, {m})", atol=1e-6,
+                      hint="Row j holds samples j*m, ..., j*m + m - 1, each sample's "
+                      "coordinates kept together.")
+
+
+# -- 4.4 ---------------------------------------------------------------------
+
+
+@exercise("4.4", "the minibatch feature: each row gets the batch's mean standard "
+          "deviation as one extra column.")
+class MinibatchStd(Checker):
+    def cases(self, rng):
+        out = []
+        for n, d in ((16, 4), (5, 7), (64, 32)):
+            scale = rng.uniform(0.2, 3.0, size=d)
+            out.append({"h": (rng.standard_normal((n, d)) * scale).astype(np.float32)})
+        # a collapsed batch: every row the same, so the feature is 0
+        row = rng.standard_normal((1, 6)).astype(np.float32)
+        out.append({"h": np.repeat(row, 10, axis=0)})
+        return out
+
+    def run(self, minibatch_std, case):
+        h = torch.tensor(case["h"], requires_grad=True)
+        out = call_student("4.4", minibatch_std, h)
+        values = plain_tensor("4.4", out, "minibatch_std(h)")
+        # the feature must carry gradients back to h, or D cannot use it to
+        # push G towards diverse batches
+        flows = False
+        collapsed = bool(np.all(case["h"] == case["h"][0]))
+        n, d = case["h"].shape
+        if (type(out) is torch.Tensor and out.requires_grad and not collapsed
+                and tuple(out.shape) == (n, d + 1)):
+            (grad,) = torch.autograd.grad(out[:, -1].sum(), h, allow_unused=True)
+            flows = grad is not None and bool(torch.any(grad != 0))
+        return {"values": values, "flows": flows}
+
+    def verify(self, case, result):
+        h = np.asarray(case["h"], dtype=np.float64)
+        n, d = h.shape
+        got = as_array("4.4", result["values"], "minibatch_std(h)")
+        if got.shape != (n, d + 1):
+            raise ExerciseFailed(
+                f"Exercise 4.4: for h of shape {(n, d)} return shape {(n, d + 1)}: "
+                f"h with one column appended, got {got.shape}."
+            )
+        feature = h.std(axis=0, ddof=1).mean()
+        expected = np.concatenate([h, np.full((n, 1), feature)], axis=1)
+        over_features = h.std(axis=1, ddof=1)
+        if np.allclose(got[:, -1], over_features, atol=1e-5) and not np.allclose(
+                got[:, -1], feature, atol=1e-5):
+            raise ExerciseFailed(
+                "Exercise 4.4: you took each sample's spread over its features "
+                "(dim=1). The feature measures how different the samples of the "
+                "batch are: the standard deviation over the batch (dim=0), averaged "
+                "over features."
+            )
+        if np.allclose(got[:, -1], h.std(axis=0, ddof=0).mean(), atol=1e-6) and not (
+                np.allclose(got[:, -1], feature, atol=1e-6)):
+            raise ExerciseFailed(
+                "Exercise 4.4: use torch.std's default (the unbiased estimate, "
+                "dividing by n - 1), as the reference does."
+            )
+        require_close("4.4", got, expected, what="minibatch_std(h)", atol=1e-5,
+                      rtol=1e-5, hint="Append h.std(dim=0).mean(), the same value "
+                      "in every row, as a last column (torch.cat along dim=1).")
+        if n > 1 and not np.all(h == h[0]) and result["flows"] is not True:
+            raise ExerciseFailed(
+                "Exercise 4.4: the values are right but no gradient flows from the "
+                "new column back to h (was it computed under no_grad, detached, or "
+                "turned into a Python float?). The discriminator needs that "
+                "gradient: it is how G learns that its batches are too alike."
+            )

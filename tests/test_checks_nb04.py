@@ -1,0 +1,118 @@
+"""The checkers of 04_mode_collapse accept the solutions and refuse wrong answers."""
+
+import math
+
+import pytest
+import torch
+
+from course_utils import checks
+from solutions import solution
+
+STEM = "04_mode_collapse"
+SOLUTIONS = {ex: solution(STEM, ex) for ex in ("4.1", "4.2", "4.3", "4.4")}
+
+
+def _stats_sigma_not_3(samples, centres, sigma):  # 1 sigma instead of 3
+    d = torch.cdist(samples.double(), centres.double())
+    near, which = d.min(1)
+    good = near < sigma
+    return len(torch.unique(which[good])), good.double().mean().item()
+
+
+def _stats_squared(samples, centres, sigma):  # squared distance against 3 sigma
+    d2 = torch.cdist(samples.double(), centres.double()) ** 2
+    near, which = d2.min(1)
+    good = near < 3 * sigma
+    return len(torch.unique(which[good])), good.double().mean().item()
+
+
+def _stats_any_sample(samples, centres, sigma):  # modes of all samples
+    d = torch.cdist(samples.double(), centres.double())
+    near, which = d.min(1)
+    good = near < 3 * sigma
+    return len(torch.unique(which)), good.double().mean().item()
+
+
+def _stats_count(samples, centres, sigma):  # a count, not a share
+    d = torch.cdist(samples.double(), centres.double())
+    near, which = d.min(1)
+    good = near < 3 * sigma
+    return len(torch.unique(which[good])), good.double().sum().item()
+
+
+def _pack_strided(x, m):  # samples i, i + n/m, ...
+    n, d = x.shape
+    return x.reshape(m, n // m, d).transpose(0, 1).reshape(n // m, m * d)
+
+
+def _std_over_features(h):
+    return torch.cat([h, h.std(dim=1, keepdim=True)], dim=1)
+
+
+def _std_biased(h):
+    return torch.cat([h, h.std(dim=0, unbiased=False).mean().expand(len(h), 1)], 1)
+
+
+def _std_detached(h):
+    return torch.cat([h, torch.full((len(h), 1), h.std(dim=0).mean().item())], 1)
+
+
+def _std_per_feature(h):  # d columns instead of one
+    return torch.cat([h, h.std(dim=0).expand_as(h)], 1)
+
+
+WRONG = {
+    "4.1": [
+        (lambda k: math.erf(k / math.sqrt(2)), "1-D rule"),  # the 99.73 % rule
+        (lambda k: 1 - math.exp(-k), "polar"),
+        (lambda k: 1 - math.exp(-k * k), "polar"),
+        (lambda k: math.exp(-k * k / 2), "polar"),
+    ],
+    "4.2": [
+        (_stats_sigma_not_3, "3 sigma of its centre, not 1"),
+        (_stats_squared, "not its square"),
+        (_stats_any_sample, "published rule"),
+        (_stats_count, "not their number"),
+        (lambda s, c, sigma: [1, 0.5], "tuple"),
+    ],
+    "4.3": [
+        (_pack_strided, "consecutive"),
+        (lambda x, m: x.reshape(m, -1), "shape"),
+        (lambda x, m: x.T.reshape(x.shape[0] // m, -1), None),
+    ],
+    "4.4": [
+        (_std_over_features, "dim=0"),
+        (_std_biased, "unbiased"),
+        (_std_detached, "gradient"),
+        (_std_per_feature, "shape"),
+        (lambda h: h.std(dim=0).mean(), "shape"),
+    ],
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_solution_passes(exercise_id, capsys):
+    checks.check(exercise_id, SOLUTIONS[exercise_id])
+    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+
+
+@pytest.mark.parametrize(
+    "exercise_id, index",
+    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
+)
+def test_wrong_answers_fail_with_a_hint(exercise_id, index):
+    answer, hint = WRONG[exercise_id][index]
+    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}") as err:
+        checks.check(exercise_id, answer)
+    if hint is not None:
+        assert hint in str(err.value), str(err.value)
+
+
+def test_the_package_answers_are_refused_by_the_grader():
+    from course_utils.instructor.grader import scan_gives_away
+
+    assert scan_gives_away("4.2", "def f(s, c, sigma):\n"
+                           "    return points.evaluate_points(s, c, sigma)\n")
+    assert scan_gives_away("4.3", "def pack(x, m):\n    return updates.pack(x, m)\n")
+    assert scan_gives_away("4.2", "def f(s, c, sigma):\n    high_quality_share = 1\n"
+                           ) is None
