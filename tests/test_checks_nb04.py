@@ -114,5 +114,6 @@ def test_the_package_answers_are_refused_by_the_grader():
     assert scan_gives_away("4.2", "def f(s, c, sigma):\n"
                            "    return points.evaluate_points(s, c, sigma)\n")
     assert scan_gives_away("4.3", "def pack(x, m):\n    return updates.pack(x, m)\n")
-    assert scan_gives_away("4.2", "def f(s, c, sigma):\n    high_quality_share = 1\n"
-                           ) is None
+    for ok in ("def f(s, c, sigma):\n    high_quality_share = 1\n",
+               "def f(s, c, sigma):\n    high_quality = s[:, 0] < 3 * sigma\n"):
+        assert scan_gives_away("4.2", ok) is None
