@@ -34,6 +34,7 @@ def strip_to_check_outputs(nb) -> int:
     for n, i in enumerate(sorted(check_idx), 1):
         nb.cells[i].execution_count = n
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)  # saved widget views: large, and not compared
     return len(check_idx)
 
 
