@@ -52,7 +52,13 @@ from pathlib import Path
 import nbformat
 
 from course_utils.checks import _wire
-from course_utils.checks._core import GRADING_ENV, checker_for, judge, make_challenge
+from course_utils.checks._core import (
+    GRADING_ENV,
+    checker_for,
+    judge,
+    make_challenge,
+    registered,
+)
 from course_utils.instructor import notebooks as nbtools
 from course_utils.instructor import sandbox
 from course_utils.paths import NOTEBOOKS_DIR
@@ -418,7 +424,7 @@ def grade_submission(
     challenges = {
         ex: make_challenge(ex, secrets.randbits(62))
         for ex in ex_ids
-        if _has_checker(ex)
+        if ex in registered()
     }
     base = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
@@ -510,14 +516,6 @@ def grade_submission(
     }
     result["score"] = sum(1 for e in result["exercises"].values() if e["passed"])
     return result
-
-
-def _has_checker(exercise_id: str) -> bool:
-    try:
-        checker_for(exercise_id)
-    except KeyError:
-        return False
-    return True
 
 
 def _judge_outside(exercise_id: str, challenge, exchange: Path) -> dict:

@@ -112,9 +112,10 @@ def _script(workdir: Path, argv: list[str], env: dict, as_root: bool, mem: int,
     q = shlex.quote
     paths = _required_paths()
     home = Path(os.path.expanduser("~")).resolve()
-    hidden = [h for h in _hidden_paths(paths, home, hide)
+    all_hidden = _hidden_paths(paths, home, hide)
+    hidden = [h for h in all_hidden
               if not any(h == p or p in h.parents for p in paths)]
-    hidden_inside = [h for h in _hidden_paths(paths, home, hide) if h not in hidden]
+    hidden_inside = [h for h in all_hidden if h not in hidden]
     tmp = Path("/tmp")
     stage = workdir / ".stage"
     lines = [
