@@ -1,0 +1,97 @@
+"""The checkers of 07_lsgan accept the solutions and refuse wrong answers."""
+
+import pytest
+import torch
+
+from course_utils import checks
+from solutions import solution
+
+STEM = "07_lsgan"
+SOLUTIONS = {ex: solution(STEM, ex) for ex in ("7.1", "7.2", "7.3")}
+
+
+def _ls(real, fake, a, b, c, half=0.5, reduce="mean", target_g=None, swap=False,
+        sigmoid=False, detach_g=False):
+    if sigmoid:
+        real, fake = torch.sigmoid(real), torch.sigmoid(fake)
+    red = (lambda v: v.mean()) if reduce == "mean" else (lambda v: v.sum())
+    ta, tb = (b, a) if swap else (a, b)
+    loss_d = half * red((real - tb) ** 2) + half * red((fake - ta) ** 2)
+    g_fake = fake.detach() if detach_g else fake
+    loss_g = half * red((g_fake - (c if target_g is None else target_g)) ** 2)
+    return loss_d, loss_g
+
+
+WRONG = {
+    "7.1": [
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, half=1.0), "factor 1/2"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, swap=True), "swapped"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, reduce="sum"), "do not sum"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, sigmoid=True), "no sigmoid"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, target_g=b), "towards c"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, target_g=a), "G's target is c"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c, detach_g=True), "no gradient"),
+        (lambda r, f, a, b, c: (_ls(r, f, a, b, c)[0], -_ls(r, f, a, b, c)[0]),
+         "not minus D's"),
+        (lambda r, f, a, b, c: (0.5 * (r - b).abs().mean() + 0.5 * (f - a).abs().mean(),
+                                0.5 * ((f - c) ** 2).mean()), "absolute values"),
+        (lambda r, f, a, b, c: _ls(r, f, a, b, c)[0], "tuple"),
+    ],
+    "7.2": [
+        (lambda pd, pg, a, b: (a * pd + b * pg) / (pd + pg), "swapped"),
+        (lambda pd, pg, a, b: pd / (pd + pg), "cross-entropy's D*"),
+        (lambda pd, pg, a, b: (b * pd + a * pg) / 2, "derivative"),
+        (lambda pd, pg, a, b: torch.full_like(pd, (a + b) / 2), "(a + b) / 2"),
+        (lambda pd, pg, a, b: (b * pd - a * pg) / (pd + pg), "sign of the a term"),
+        (lambda pd, pg, a, b: ((b * pd + a * pg) / (pd + pg)).float(), None),  # 1e-7
+        (lambda pd, pg, a, b: ((b * pd + a * pg) / (pd + pg))[:-1], "shape"),
+    ],
+    "7.3": [
+        (lambda p, q, x: torch.trapezoid((p - q) ** 2 / p, x).item(), "Neyman"),
+        (lambda p, q, x: torch.trapezoid((p - q) / q, x).item(), "square"),
+        (lambda p, q, x: ((p - q) ** 2 / q).sum().item(), "grid spacing"),
+        (lambda p, q, x: (((p - q) ** 2 / q).sum() * (x[1] - x[0])).item(),
+         "trapezoidal"),
+        (lambda p, q, x: torch.trapezoid(p * torch.log(p / q), x).item(), "KL"),
+        (lambda p, q, x: torch.trapezoid((p - q).abs(), x).item() / 2,
+         "total variation"),
+        # int p^2 / q - 1 holds only for densities of mass 1; one case has mass 2
+        (lambda p, q, x: torch.trapezoid(p * p / q, x).item() - 1.0, None),
+    ],
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_solution_passes(exercise_id, capsys):
+    checks.check(exercise_id, SOLUTIONS[exercise_id])
+    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+
+
+@pytest.mark.parametrize(
+    "exercise_id, index",
+    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
+)
+def test_wrong_answers_fail_with_a_hint(exercise_id, index):
+    answer, hint = WRONG[exercise_id][index]
+    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}") as err:
+        checks.check(exercise_id, answer)
+    if hint is not None:
+        assert hint in str(err.value), str(err.value)
+
+
+def test_chi2_expanded_is_accepted(capsys):
+    # (p - q)^2 / q = p^2 / q - 2 p + q: the same integral, term by term
+    def expanded(p, q, x):
+        return (torch.trapezoid(p * p / q, x) - 2 * torch.trapezoid(p, x)
+                + torch.trapezoid(q, x)).item()
+
+    checks.check("7.3", expanded)
+    assert capsys.readouterr().out.startswith("Exercise 7.3 passed")
+
+
+def test_the_package_answers_are_refused_by_the_grader():
+    from course_utils.instructor.grader import scan_gives_away
+
+    assert scan_gives_away("7.1", "def f(r, f, a, b, c):\n    L = losses.lsgan(a, b, c)\n")
+    assert scan_gives_away("7.2", "def f(pd, pg, a, b):\n"
+                           "    return divergences.optimal_discriminator(pd, pg, 0)\n")
