@@ -6,6 +6,7 @@ from contextlib import redirect_stdout
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_utils import checks
 from course_utils.checks import ExerciseFailed, nb02
@@ -130,7 +131,7 @@ def test_3_1_reference_passes_and_bce_too():
     _passes("3.1", d_step_solution)
 
     def with_bce(net_G, net_D, opt_D, X, Z):
-        bce = torch.nn.functional.binary_cross_entropy
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
         real, fake = net_D(X), net_D(net_G(Z).detach())
         loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
         opt_D.zero_grad()
@@ -144,7 +145,7 @@ def test_3_1_reference_passes_and_bce_too():
 def test_3_1_wrong_answers_fail():
     def no_zero_grad(net_G, net_D, opt_D, X, Z):
         fake_X = net_G(Z).detach()
-        loss = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
+        loss = -F.logsigmoid(net_D(X)).mean() - F.logsigmoid(-net_D(fake_X)).mean()
         loss.backward()
         opt_D.step()
         return loss
@@ -158,7 +159,7 @@ def test_3_1_wrong_answers_fail():
 
     def summed(net_G, net_D, opt_D, X, Z):
         fake_X = net_G(Z).detach()
-        loss = -torch.log(net_D(X)).sum() - torch.log(1 - net_D(fake_X)).sum()
+        loss = -F.logsigmoid(net_D(X)).sum() - F.logsigmoid(-net_D(fake_X)).sum()
         opt_D.zero_grad()
         loss.backward()
         opt_D.step()
@@ -177,13 +178,13 @@ def test_3_1_wrong_answers_fail():
 
     def no_step(net_G, net_D, opt_D, X, Z):
         fake_X = net_G(Z).detach()
-        loss = -torch.log(net_D(X)).mean() - torch.log(1 - net_D(fake_X)).mean()
+        loss = -F.logsigmoid(net_D(X)).mean() - F.logsigmoid(-net_D(fake_X)).mean()
         return loss
 
     _fails("3.1", no_step, "zero_grad")
 
     def fake_as_real(net_G, net_D, opt_D, X, Z):
-        loss = -torch.log(net_D(X)).mean() - torch.log(net_D(net_G(Z).detach())).mean()
+        loss = -F.logsigmoid(net_D(X)).mean() - F.logsigmoid(net_D(net_G(Z).detach())).mean()
         opt_D.zero_grad()
         loss.backward()
         opt_D.step()
@@ -192,7 +193,7 @@ def test_3_1_wrong_answers_fail():
     _fails("3.1", fake_as_real, "fake")
 
     def no_detach(net_G, net_D, opt_D, X, Z):  # right loss and step, G not detached
-        loss = -torch.mean(torch.log(1 - net_D(net_G(Z))) + torch.log(net_D(X)))
+        loss = -torch.mean(F.logsigmoid(-net_D(net_G(Z))) + F.logsigmoid(net_D(X)))
         opt_D.zero_grad()
         loss.backward()
         opt_D.step()
@@ -202,13 +203,36 @@ def test_3_1_wrong_answers_fail():
 
     def swapped(net_G, net_D, opt_D, X, Z):  # the real and fake roles swapped
         fake_X = net_G(Z).detach()
-        loss = -torch.log(net_D(fake_X)).mean() - torch.log(1 - net_D(X)).mean()
+        loss = -F.logsigmoid(net_D(fake_X)).mean() - F.logsigmoid(-net_D(X)).mean()
         opt_D.zero_grad()
         loss.backward()
         opt_D.step()
         return loss
 
     _fails("3.1", swapped)
+
+    def naive_log(net_G, net_D, opt_D, X, Z):  # sigmoid, then log: inf at |t| ~ 100
+        fake_X = net_G(Z).detach()
+        loss = (-torch.log(torch.sigmoid(net_D(X))).mean()
+                - torch.log(1 - torch.sigmoid(net_D(fake_X))).mean())
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", naive_log, "softplus")
+
+    def double_sigmoid(net_G, net_D, opt_D, X, Z):
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        real = torch.sigmoid(net_D(X))
+        fake = torch.sigmoid(net_D(net_G(Z).detach()))
+        loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+        opt_D.zero_grad()
+        loss.backward()
+        opt_D.step()
+        return loss
+
+    _fails("3.1", double_sigmoid, "without a sigmoid")
 
 
 # -- 3.2 ---------------------------------------------------------------------
@@ -223,7 +247,7 @@ def test_3_2_reference_passes():
 
 def test_3_2_wrong_answers_fail():
     def saturating(net_G, net_D, opt_G, Z):
-        loss = torch.log(1 - net_D(net_G(Z))).mean()
+        loss = F.logsigmoid(-net_D(net_G(Z))).mean()
         opt_G.zero_grad()
         loss.backward()
         opt_G.step()
@@ -232,7 +256,7 @@ def test_3_2_wrong_answers_fail():
     _fails("3.2", saturating, "saturating")
 
     def no_zero_grad(net_G, net_D, opt_G, Z):
-        loss = -torch.log(net_D(net_G(Z))).mean()
+        loss = -F.logsigmoid(net_D(net_G(Z))).mean()
         loss.backward()
         opt_G.step()
         return loss
@@ -253,7 +277,7 @@ def test_3_2_wrong_answers_fail():
     _fails("3.2", lambda *args: Liar(g_step_solution(*args)), "number")
 
     def flipped(net_G, net_D, opt_G, Z):  # maximises -log D(G(z))
-        loss = torch.log(net_D(net_G(Z))).mean()
+        loss = F.logsigmoid(net_D(net_G(Z))).mean()
         opt_G.zero_grad()
         loss.backward()
         opt_G.step()
@@ -262,13 +286,22 @@ def test_3_2_wrong_answers_fail():
     _fails("3.2", flipped, "sign")
 
     def summed(net_G, net_D, opt_G, Z):
-        loss = -torch.log(net_D(net_G(Z))).sum()
+        loss = -F.logsigmoid(net_D(net_G(Z))).sum()
         opt_G.zero_grad()
         loss.backward()
         opt_G.step()
         return loss
 
     _fails("3.2", summed, "mean")
+
+    def naive_log(net_G, net_D, opt_G, Z):  # -log(sigmoid(t)): inf for t < -88
+        loss = -torch.log(torch.sigmoid(net_D(net_G(Z)))).mean()
+        opt_G.zero_grad()
+        loss.backward()
+        opt_G.step()
+        return loss
+
+    _fails("3.2", naive_log, "softplus")
 
 
 def test_checks_do_not_touch_the_global_random_stream():

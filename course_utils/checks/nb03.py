@@ -5,8 +5,9 @@ update and returns ``loss_D``.
 Exercise 3.2: ``g_step(net_G, net_D, opt_G, Z)`` makes one generator update and
 returns ``loss_G``.
 
-As in the lecture, ``net_D`` ends with a Sigmoid, so its output is the
-probability D(x). Each case gives a tiny model's weights; the student's step runs
+``net_D`` returns a logit t, with D(x) = sigmoid(t) (the course's convention: the
+sigmoid lives inside the loss, computed with softplus). One case has logits
+near -100, where a sigmoid followed by a hand-written log gives -inf. Each case gives a tiny model's weights; the student's step runs
 on a float32 copy and sends back the loss and every parameter, which are compared
 with a float64 reference step made from the same weights. Plain SGD is used so that the
 size of the gradient (a mean, not a sum) matters.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_utils.checks._core import (
@@ -35,21 +37,28 @@ LR = 0.5
 
 def _nets():
     net_G = nn.Sequential(nn.Linear(LATENT_DIM, 8), nn.ReLU(), nn.Linear(8, 2))
-    net_D = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())
+    net_D = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))  # a logit
     return net_G, net_D
 
 
-def _case(rng) -> dict:
-    """Weights, real batch and noise for the tiny models, as plain arrays."""
+def _case(rng, extreme: bool = False) -> dict:
+    """Weights, real batch and noise for the tiny models, as plain arrays.
+
+    With ``extreme``, D's last bias is -100, so every logit is near -100, where
+    sigmoid(t) rounds to 0 in float32 and log(sigmoid(t)) is -inf.
+    """
     net_G, net_D = _nets()
 
     def weights(net):
         return [(rng.standard_normal(tuple(p.shape)) * 0.8).astype(np.float32)
                 for p in net.parameters()]
 
+    d_weights = weights(net_D)
+    if extreme:
+        d_weights[3] = np.full_like(d_weights[3], -100.0)
     return {
         "G": weights(net_G),
-        "D": weights(net_D),
+        "D": d_weights,
         "X": rng.standard_normal((BATCH, 2)).astype(np.float32),
         "Z": rng.standard_normal((BATCH, LATENT_DIM)).astype(np.float32),
     }
@@ -100,7 +109,7 @@ def _loss_hints(exercise_id: str, got: float, expected: float, variants: dict) -
 
 class _StepChecker(Checker):
     def cases(self, rng):
-        return [_case(rng) for _ in range(2)]
+        return [_case(rng), _case(rng), _case(rng, extreme=True)]
 
     def _finish(self, answer, net_G, net_D, what):
         got = plain_float(self.exercise_id, answer, what)
@@ -111,7 +120,7 @@ class _StepChecker(Checker):
 
 
 @exercise("3.1", "one discriminator step: loss_D = -mean log D(X) - mean log(1 - "
-          "D(G(Z))), D updated, G untouched.")
+          "D(G(Z))) from logits, D updated, G untouched, stable at extreme logits.")
 class DiscriminatorStep(_StepChecker):
     def run(self, fn, case):
         net_G, net_D = _load(case)
@@ -136,16 +145,18 @@ class DiscriminatorStep(_StepChecker):
         ref_opt = torch.optim.SGD(ref_D.parameters(), lr=LR)
         with torch.no_grad():
             fake_X = ref_G(Z)
-        d_real, d_fake = ref_D(X), ref_D(fake_X)
-        ref_loss = -torch.log(d_real).mean() - torch.log(1 - d_fake).mean()
+        t_real, t_fake = ref_D(X), ref_D(fake_X)
+        ref_loss = F.softplus(-t_real).mean() + F.softplus(t_fake).mean()
         ref_opt.zero_grad()
         ref_loss.backward()
         ref_opt.step()
         expected = ref_loss.item()
         with torch.no_grad():
-            real_log = torch.log(d_real).mean().item()
-            fake_log = torch.log(1 - d_fake).mean().item()
-            fake_as_real = torch.log(d_fake).mean().item()
+            real_log = -F.softplus(-t_real).mean().item()  # mean log D(X)
+            fake_log = -F.softplus(t_fake).mean().item()  # mean log(1 - D(fake))
+            fake_as_real = -F.softplus(-t_fake).mean().item()
+            double = (F.softplus(-torch.sigmoid(t_real)).mean()
+                      + F.softplus(torch.sigmoid(t_fake)).mean()).item()
         _loss_hints("3.1", got, expected, {
             -expected: "the sign is flipped: the discriminator maximises E log D(x) + "
             "E log(1 - D(G(z))), so loss_D is minus that.",
@@ -155,6 +166,8 @@ class DiscriminatorStep(_StepChecker):
             -fake_log: "loss_D has two terms: add -mean log D(X) for the real batch.",
             -real_log - fake_as_real: "on the generated "
             "batch the target is 'fake': use log(1 - D(fake_X)), not log D(fake_X).",
+            double: "net_D already returns logits: pass them to softplus or "
+            "binary_cross_entropy_with_logits directly, without a sigmoid first.",
         })
         if not _same(_returned_params("3.1", result, "G", G_before), G_before):
             raise ExerciseFailed(
@@ -197,14 +210,14 @@ class GeneratorStep(_StepChecker):
         Z = torch.tensor(case["Z"], dtype=torch.float64)
         D_before = _params(ref_D)
         ref_opt = torch.optim.SGD(ref_G.parameters(), lr=LR)
-        d_fake = ref_D(ref_G(Z))
-        ref_loss = -torch.log(d_fake).mean()
+        t_fake = ref_D(ref_G(Z))
+        ref_loss = F.softplus(-t_fake).mean()  # -mean log sigmoid(t)
         ref_opt.zero_grad()
         ref_loss.backward()
         ref_opt.step()
         expected = ref_loss.item()
         with torch.no_grad():
-            saturating = torch.log(1 - d_fake).mean().item()
+            saturating = -F.softplus(t_fake).mean().item()  # mean log(1 - D)
         _loss_hints("3.2", got, expected, {
             saturating: "this is the saturating loss log(1 - D(G(z))). The lecture's "
             "generator minimises -log D(G(z)) instead, whose gradient does not vanish "
