@@ -20,6 +20,7 @@ __all__ = [
     "use_course_style",
     "plot_curves",
     "plot_losses",
+    "moving_average",
     "show_images",
     "plot_trajectories",
     "plot_class_histograms",
@@ -74,7 +75,10 @@ def plot_curves(
     return fig
 
 
-def _smooth(values: Sequence[float], window: int) -> np.ndarray:
+def moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """The mean of each run of ``window`` consecutive values (``len - window + 1``
+    of them); the values unchanged when ``window <= 1`` or there are fewer than
+    ``window``. Introduced in 01_minimax_game (loss curves), used in 08_wgan."""
     values = np.asarray(values, dtype=float)
     if window <= 1 or len(values) < window:
         return values
@@ -97,7 +101,7 @@ def plot_losses(
     ax = axes[0, 0]
     steps = np.asarray(history.steps)
     for label, values in (("loss_D", history.loss_D), ("loss_G", history.loss_G)):
-        y = _smooth(values, smooth)
+        y = moving_average(values, smooth)
         ax.plot(steps[len(steps) - len(y) :], y, label=label)
     ax.set_xlabel("generator step")
     ax.set_ylabel("loss")
@@ -109,7 +113,7 @@ def plot_losses(
             ("D(x), real", history.D_real),
             ("D(G(z)), fake", history.D_fake),
         ):
-            y = _smooth(values, smooth)
+            y = moving_average(values, smooth)
             ax.plot(steps[len(steps) - len(y) :], y, label=label)
         ax.axhline(0.5, color="grey", lw=1, ls="--", label="0.5 (equilibrium)")
         ax.set_ylim(0, 1)

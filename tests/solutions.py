@@ -11,6 +11,7 @@ import functools
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,3 +38,28 @@ def solution(stem: str, exercise_id: str):
     namespace = dict(_NAMESPACE)
     exec(compile(source, f"<{stem} exercise {exercise_id}>", "exec"), namespace)
     return namespace[defined[0]]
+
+
+def exercise_tests(solutions: dict, wrong: dict):
+    """The two tests of a checker module: every solution passes with its line,
+    and every wrong answer fails naming its exercise, with its hint when one is
+    given. ``wrong`` maps an exercise id to ``(answer, hint or None)`` pairs."""
+    from course_utils import checks
+
+    @pytest.mark.parametrize("exercise_id", sorted(solutions))
+    def test_solution_passes(exercise_id, capsys):
+        checks.check(exercise_id, solutions[exercise_id])
+        assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+
+    @pytest.mark.parametrize(
+        "exercise_id, index",
+        [(ex, i) for ex, wrongs in wrong.items() for i in range(len(wrongs))],
+    )
+    def test_wrong_answers_fail_with_a_hint(exercise_id, index):
+        answer, hint = wrong[exercise_id][index]
+        with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}") as err:
+            checks.check(exercise_id, answer)
+        if hint is not None:
+            assert hint in str(err.value), str(err.value)
+
+    return test_solution_passes, test_wrong_answers_fail_with_a_hint

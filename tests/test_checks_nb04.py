@@ -2,11 +2,10 @@
 
 import math
 
-import pytest
 import torch
 
 from course_utils import checks
-from solutions import solution
+from solutions import exercise_tests, solution
 
 STEM = "04_mode_collapse"
 SOLUTIONS = {ex: solution(STEM, ex) for ex in ("4.1", "4.2", "4.3", "4.4")}
@@ -90,22 +89,8 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
-def test_solution_passes(exercise_id, capsys):
-    checks.check(exercise_id, SOLUTIONS[exercise_id])
-    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
-
-
-@pytest.mark.parametrize(
-    "exercise_id, index",
-    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
-)
-def test_wrong_answers_fail_with_a_hint(exercise_id, index):
-    answer, hint = WRONG[exercise_id][index]
-    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}") as err:
-        checks.check(exercise_id, answer)
-    if hint is not None:
-        assert hint in str(err.value), str(err.value)
+test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
+    SOLUTIONS, WRONG)
 
 
 def test_the_package_answers_are_refused_by_the_grader():

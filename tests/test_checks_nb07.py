@@ -1,10 +1,9 @@
 """The checkers of 07_lsgan accept the solutions and refuse wrong answers."""
 
-import pytest
 import torch
 
 from course_utils import checks
-from solutions import solution
+from solutions import exercise_tests, solution
 
 STEM = "07_lsgan"
 SOLUTIONS = {ex: solution(STEM, ex) for ex in ("7.1", "7.2", "7.3")}
@@ -61,22 +60,8 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
-def test_solution_passes(exercise_id, capsys):
-    checks.check(exercise_id, SOLUTIONS[exercise_id])
-    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
-
-
-@pytest.mark.parametrize(
-    "exercise_id, index",
-    [(ex, i) for ex, wrongs in WRONG.items() for i in range(len(wrongs))],
-)
-def test_wrong_answers_fail_with_a_hint(exercise_id, index):
-    answer, hint = WRONG[exercise_id][index]
-    with pytest.raises(checks.ExerciseFailed, match=f"Exercise {exercise_id}") as err:
-        checks.check(exercise_id, answer)
-    if hint is not None:
-        assert hint in str(err.value), str(err.value)
+test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
+    SOLUTIONS, WRONG)
 
 
 def test_chi2_expanded_is_accepted(capsys):

@@ -33,6 +33,7 @@ __all__ = [
     "call_student",
     "private_rng",
     "require_close",
+    "input_gradients",
 ]
 
 
@@ -346,3 +347,13 @@ def as_array(exercise_id: str, value, what: str = "the result", shape=None):
     if not np.isfinite(out).all():
         raise ExerciseFailed(f"Exercise {exercise_id}: {what} contains NaN or inf.")
     return out
+
+
+def input_gradients(loss, inputs):
+    """Gradients of the student's ``loss`` with respect to ``inputs`` (zeros for
+    inputs it does not use), or None when ``loss`` is not an exact tensor that
+    carries a graph (built with ``.item()``, ``.detach()`` or NumPy)."""
+    if type(loss) is not torch.Tensor or loss.grad_fn is None:
+        return None
+    grads = torch.autograd.grad(loss, inputs, allow_unused=True, retain_graph=True)
+    return [torch.zeros_like(i) if g is None else g for g, i in zip(grads, inputs)]

@@ -22,6 +22,7 @@ from course_utils.checks._core import (
     as_float,
     call_student,
     exercise,
+    input_gradients,
     plain_float,
     plain_tensor,
     require_close,
@@ -31,13 +32,6 @@ CODINGS = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0)]
 
 
 # -- 7.1 ---------------------------------------------------------------------
-
-
-def _grads(loss, inputs):
-    if type(loss) is not torch.Tensor or loss.grad_fn is None:
-        return None
-    grads = torch.autograd.grad(loss, inputs, allow_unused=True, retain_graph=True)
-    return [torch.zeros_like(i) if g is None else g for g, i in zip(grads, inputs)]
 
 
 @exercise("7.1", "D minimises 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2], G "
@@ -71,7 +65,7 @@ class LeastSquaresLosses(Checker):
         result = {}
         for name, loss in zip(("D", "G"), out):
             result[name] = plain_float("7.1", loss, f"loss_{name}")
-            grads = _grads(loss, (real, fake))
+            grads = input_gradients(loss, (real, fake))
             result[f"{name}_has_grad"] = grads is not None
             if grads is not None:
                 result[f"{name}_grad_real"] = plain_tensor("7.1", grads[0])

@@ -28,6 +28,7 @@ from course_utils.checks._core import (
     as_float,
     call_student,
     exercise,
+    input_gradients,
     plain_float,
     plain_tensor,
     require_close,
@@ -199,13 +200,6 @@ class SortedW1(Checker):
 # -- 8.2 ---------------------------------------------------------------------
 
 
-def _scores_grad(loss: torch.Tensor, inputs):
-    if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
-        return None
-    grads = torch.autograd.grad(loss, inputs, allow_unused=True, retain_graph=True)
-    return [torch.zeros_like(i) if g is None else g for g, i in zip(grads, inputs)]
-
-
 @exercise("8.2", "the critic minimises E[D(G(z))] - E[D(x)], the generator "
           "-E[D(G(z))]; values and gradients match.",
           gives_away=("wgan_clip", "wgan_gp", "_critic_d", "_critic_g"))
@@ -230,7 +224,7 @@ class CriticLosses(Checker):
         for name, loss in zip(("critic", "G"), out):
             what = "loss_critic" if name == "critic" else "loss_G"
             result[name] = plain_float("8.2", loss, what)
-            grads = _scores_grad(loss, (real, fake))
+            grads = input_gradients(loss, (real, fake))
             result[f"{name}_has_grad"] = grads is not None
             if grads is not None:
                 result[f"{name}_grad_real"] = plain_tensor("8.2", grads[0])
