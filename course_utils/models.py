@@ -298,7 +298,9 @@ def recompute_batchnorm_stats(
     as a plain average, and return it in eval mode.
 
     Needed for a moving average of a generator's weights: the statistics it
-    carries belong to the live weights, not to the averaged ones.
+    carries belong to the live weights, not to the averaged ones. A
+    ``sample_input`` that returns a tuple (noise and labels, for a conditional
+    generator) is unpacked into the generator's arguments.
     """
     norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
     for layer in generator.modules():
@@ -308,7 +310,11 @@ def recompute_batchnorm_stats(
     generator.train()
     with torch.no_grad():
         for _ in range(num_batches):
-            generator(sample_input(batch_size))
+            inputs = sample_input(batch_size)
+            if isinstance(inputs, (tuple, list)):
+                generator(*inputs)
+            else:
+                generator(inputs)
     return generator.eval()
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "GaussianMixture",
     "mixture_of",
     "double_moons",
+    "moon_distances",
     "ring",
     "ring_centres",
     "grid",
@@ -247,8 +248,9 @@ def mixture_of(
 
 
 def double_moons(
-    n: int, noise: float = 0.05, generator: GeneratorLike = None
-) -> torch.Tensor:
+    n: int, noise: float = 0.05, generator: GeneratorLike = None,
+    labels: bool = False,
+):
     """Two interleaved half circles ("double moons") with Gaussian noise.
 
     Each point picks a moon with probability 1/2 and an angle t uniform on
@@ -256,6 +258,10 @@ def double_moons(
     (1 - cos t, 1/2 - sin t); then N(0, noise^2) is added to each coordinate.
     The samples are independent (scikit-learn's ``make_moons`` instead puts the
     angles on a regular grid). Introduced in 03_point_cloud_gan.
+
+    With ``labels=True`` returns ``(points, moon)``, ``moon`` an int64 tensor
+    holding 0 for the upper moon and 1 for the lower one (written for
+    05_conditional_and_infogan); the points are the same as without labels.
     """
     n = _check_n(n)
     gen = _generator(generator)
@@ -265,7 +271,35 @@ def double_moons(
     y = torch.where(lower, 0.5 - torch.sin(t), torch.sin(t))
     points = torch.stack([x, y], dim=1)
     points = points + noise * torch.randn(n, 2, generator=gen)
-    return points.to(torch.float32)
+    points = points.to(torch.float32)
+    if labels:
+        return points, lower.to(torch.int64)
+    return points
+
+
+def moon_distances(points) -> torch.Tensor:
+    """Distance of each point to the two noise-free moons of
+    :func:`double_moons`: an (n, 2) float64 tensor, column 0 the upper half
+    circle, column 1 the lower one; ``argmin(dim=1)`` names the nearest moon.
+
+    The upper moon is the half of the unit circle about (0, 0) with y >= 0, the
+    lower one the half of the unit circle about (1, 1/2) with y <= 1/2. A point
+    on the side of a half circle's centre that the arc covers is at distance
+    | |p - centre| - 1 | from it; any other point is nearest to one of the
+    arc's two ends. Written for 05_conditional_and_infogan.
+    """
+    p = _as_float64(points)
+    if p.dim() != 2 or p.shape[1] != 2:
+        raise ValueError(f"expected points of shape (n, 2), got {tuple(p.shape)}")
+    out = []
+    for centre, side in (((0.0, 0.0), 1.0), ((1.0, 0.5), -1.0)):
+        d = p - torch.tensor(centre, dtype=torch.float64)
+        on_arc = (side * d[:, 1]) >= 0
+        radial = (d.norm(dim=1) - 1.0).abs()
+        ends = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+        to_ends = torch.cdist(d, ends).min(dim=1).values
+        out.append(torch.where(on_arc, radial, to_ends))
+    return torch.stack(out, dim=1)
 
 
 def ring_centres(num_modes: int = 8, radius: float = 2.0) -> torch.Tensor:

@@ -177,6 +177,20 @@ def test_recompute_batchnorm_stats_matches_the_average_of_the_batches():
     assert torch.allclose(net[1].running_var, expected_var, atol=1e-4)
 
 
+def test_recompute_batchnorm_stats_unpacks_the_inputs_of_a_conditional_generator():
+    from course_utils import models
+
+    torch.manual_seed(0)
+    body = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6))
+    net = models.OneHotConditioned(body, num_classes=3)
+    z, y = torch.randn(40, 2), torch.arange(40) % 3
+    models.recompute_batchnorm_stats(net, lambda n: (z, y), num_batches=2,
+                                     batch_size=40)
+    with torch.no_grad():
+        hidden = body[0](torch.cat([z, torch.nn.functional.one_hot(y, 3).float()], 1))
+    assert torch.allclose(body[1].running_mean, hidden.mean(0), atol=1e-5)
+
+
 def test_sample_generator_is_seeded_in_eval_mode_and_leaves_the_global_stream():
     from course_utils import models
 

@@ -118,6 +118,34 @@ def test_double_moons_lie_on_the_two_half_circles():
     assert (noisy - X).std().item() == pytest.approx(0.1, abs=0.01)
 
 
+def test_double_moons_labels_name_the_moon_and_keep_the_points():
+    X, moon = toy.double_moons(2000, noise=0.0, generator=3, labels=True)
+    assert torch.equal(X, toy.double_moons(2000, noise=0.0, generator=3))
+    assert moon.dtype == torch.int64 and set(moon.tolist()) == {0, 1}
+    dist = toy.moon_distances(X)
+    assert dist.shape == (2000, 2) and dist.dtype == torch.float64
+    # noise-free points lie on their own moon
+    assert dist[torch.arange(2000), moon].max().item() < 1e-5
+    assert torch.equal(dist.argmin(dim=1), moon)
+
+
+def test_moon_distances_by_hand():
+    points = torch.tensor([
+        [0.0, 2.0],  # 1 above the top of the upper moon
+        [0.0, -1.0],  # below the upper moon's centre: nearest end (-1, 0) or (1, 0)
+        [1.0, -0.5],  # the bottom of the lower moon
+        [0.5, 0.25],  # between the moons
+    ])
+    d = toy.moon_distances(points)
+    assert d[0, 0].item() == pytest.approx(1.0)
+    assert d[1, 0].item() == pytest.approx(math.sqrt(2.0))
+    assert d[2, 1].item() == pytest.approx(0.0, abs=1e-12)
+    assert d[3, 0].item() == pytest.approx(1 - math.hypot(0.5, 0.25))
+    assert d[3, 1].item() == pytest.approx(1 - math.hypot(0.5, 0.25))
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        toy.moon_distances(torch.zeros(3, 3))
+
+
 def test_ring_has_distinct_evenly_spaced_centres():
     centres = toy.ring_centres(8, radius=2.0).double()
     assert centres.shape == (8, 2)
