@@ -417,6 +417,8 @@ def test_calling_the_package_answer_is_refused(results):
          True),
         ("1.2", "def f(t):\n    return F.softplus(-t).mean()\n", False),
         ("1.3", "def f(t):\n    return losses.g_loss_nonsaturating(t)\n", False),
+        ("5.4", "def f(c, l, k):\n    return metrics.matched_code_accuracy(c, l)\n",
+         True),
     ],
 )
 def test_gives_away_scan(exercise_id, source, refused):

@@ -370,7 +370,7 @@ def _table(codes, labels, k):
 
 
 @exercise("5.4", "the best one-to-one matching of codes to labels, on 5 tables "
-          "where a greedy matching is wrong.")
+          "where a greedy matching is wrong.", gives_away=("matched_code_accuracy",))
 class MatchedAccuracy(Checker):
     def cases(self, rng):
         out = []
