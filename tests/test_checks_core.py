@@ -179,3 +179,14 @@ def test_check_answers_the_grader_challenge(tmp_path, monkeypatch, capsys):
         checks.check("1.3", lambda x, y, h: (x + h * y, y - h * x))
     answer = _wire.load(tmp_path / "1.3.answer")
     assert "simultaneous" in _core.judge("1.3", challenge, answer).lower()
+
+
+def test_known_mistake_returns_the_first_matching_hint_and_skips_none():
+    wrong = [(None, "not this case"), (2.0, "twice"), (2.0 + 1e-12, "later"),
+             (-1.0, "sign")]
+    assert _core.known_mistake(2.0 + 1e-10, wrong, 1e-9) == "twice"
+    assert _core.known_mistake(-1.0, wrong, 1e-9) == "sign"
+    assert _core.known_mistake(2.1, wrong, 1e-9) is None
+    # the tolerance is relative to max(1, |value|)
+    assert _core.known_mistake(1000.0 + 1e-7, [(1000.0, "big")], 1e-9) == "big"
+    assert _core.known_mistake(1000.0 + 1e-5, [(1000.0, "big")], 1e-9) is None

@@ -127,17 +127,28 @@ def test_2_3_wrong_answers_fail():
 d_step_solution = solution("03_point_cloud_gan", "3.1")
 
 
-def test_3_1_reference_passes_and_bce_too():
-    _passes("3.1", d_step_solution)
+def _d_step_from(loss_of):
+    """A ``d_step`` answer that takes one optimiser step on
+    ``loss_of(net_G, net_D, X, Z)`` and returns that loss."""
 
-    def with_bce(net_G, net_D, opt_D, X, Z):
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
-        real, fake = net_D(X), net_D(net_G(Z).detach())
-        loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
+    def d_step(net_G, net_D, opt_D, X, Z):
+        loss = loss_of(net_G, net_D, X, Z)
         opt_D.zero_grad()
         loss.backward()
         opt_D.step()
         return loss
+
+    return d_step
+
+
+def test_3_1_reference_passes_and_bce_too():
+    _passes("3.1", d_step_solution)
+
+    @_d_step_from
+    def with_bce(net_G, net_D, X, Z):
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        real, fake = net_D(X), net_D(net_G(Z).detach())
+        return bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
 
     _passes("3.1", with_bce)
 
@@ -157,13 +168,10 @@ def test_3_1_wrong_answers_fail():
 
     _fails("3.1", flipped, "sign")
 
-    def summed(net_G, net_D, opt_D, X, Z):
+    @_d_step_from
+    def summed(net_G, net_D, X, Z):
         fake_X = net_G(Z).detach()
-        loss = -F.logsigmoid(net_D(X)).sum() - F.logsigmoid(-net_D(fake_X)).sum()
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
+        return -F.logsigmoid(net_D(X)).sum() - F.logsigmoid(-net_D(fake_X)).sum()
 
     _fails("3.1", summed, "mean")
 
@@ -183,54 +191,40 @@ def test_3_1_wrong_answers_fail():
 
     _fails("3.1", no_step, "zero_grad")
 
-    def fake_as_real(net_G, net_D, opt_D, X, Z):
-        loss = -F.logsigmoid(net_D(X)).mean() - F.logsigmoid(net_D(net_G(Z).detach())).mean()
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
+    @_d_step_from
+    def fake_as_real(net_G, net_D, X, Z):
+        fake_X = net_G(Z).detach()
+        return -F.logsigmoid(net_D(X)).mean() - F.logsigmoid(net_D(fake_X)).mean()
 
     _fails("3.1", fake_as_real, "fake")
 
-    def no_detach(net_G, net_D, opt_D, X, Z):  # right loss and step, G not detached
-        loss = -torch.mean(F.logsigmoid(-net_D(net_G(Z))) + F.logsigmoid(net_D(X)))
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
+    @_d_step_from
+    def no_detach(net_G, net_D, X, Z):  # right loss and step, G not detached
+        return -torch.mean(F.logsigmoid(-net_D(net_G(Z))) + F.logsigmoid(net_D(X)))
 
     _fails("3.1", no_detach, "detach")
 
-    def swapped(net_G, net_D, opt_D, X, Z):  # the real and fake roles swapped
+    @_d_step_from
+    def swapped(net_G, net_D, X, Z):  # the real and fake roles swapped
         fake_X = net_G(Z).detach()
-        loss = -F.logsigmoid(net_D(fake_X)).mean() - F.logsigmoid(-net_D(X)).mean()
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
+        return -F.logsigmoid(net_D(fake_X)).mean() - F.logsigmoid(-net_D(X)).mean()
 
     _fails("3.1", swapped)
 
-    def naive_log(net_G, net_D, opt_D, X, Z):  # sigmoid, then log: inf at |t| ~ 100
+    @_d_step_from
+    def naive_log(net_G, net_D, X, Z):  # sigmoid, then log: inf at |t| ~ 100
         fake_X = net_G(Z).detach()
-        loss = (-torch.log(torch.sigmoid(net_D(X))).mean()
+        return (-torch.log(torch.sigmoid(net_D(X))).mean()
                 - torch.log(1 - torch.sigmoid(net_D(fake_X))).mean())
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
 
     _fails("3.1", naive_log, "softplus")
 
-    def double_sigmoid(net_G, net_D, opt_D, X, Z):
+    @_d_step_from
+    def double_sigmoid(net_G, net_D, X, Z):
         bce = torch.nn.functional.binary_cross_entropy_with_logits
         real = torch.sigmoid(net_D(X))
         fake = torch.sigmoid(net_D(net_G(Z).detach()))
-        loss = bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
-        opt_D.zero_grad()
-        loss.backward()
-        opt_D.step()
-        return loss
+        return bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake))
 
     _fails("3.1", double_sigmoid, "without a sigmoid")
 

@@ -30,6 +30,8 @@ from course_utils.checks._core import (
 
 # Importing the per-notebook modules registers their checkers.
 from course_utils.checks import nb01  # noqa: F401,E402
-from course_utils.checks import nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: F401,E402
+from course_utils.checks import (  # noqa: F401,E402
+    nb02, nb03, nb04, nb05, nb06, nb07, nb08,
+)
 
 __all__ = ["check", "exercise", "registered", "ExerciseFailed", "Checker"]

@@ -349,6 +349,16 @@ def as_array(exercise_id: str, value, what: str = "the result", shape=None):
     return out
 
 
+def known_mistake(got: float, wrong, rtol: float) -> str | None:
+    """The hint of the first ``(value, hint)`` in ``wrong`` that ``got`` matches
+    within ``rtol`` times max(1, |value|), or None. A value of None marks a
+    mistake that cannot happen in this case and is skipped (verify side)."""
+    for value, hint in wrong:
+        if value is not None and abs(got - value) <= rtol * max(1.0, abs(value)):
+            return hint
+    return None
+
+
 def input_gradients(loss, inputs):
     """Gradients of the student's ``loss`` with respect to ``inputs`` (zeros for
     inputs it does not use), or None when ``loss`` is not an exact tensor that

@@ -26,6 +26,7 @@ from course_utils.checks._core import (
     call_student,
     exercise,
     input_gradients,
+    known_mistake,
     plain_float,
     plain_tensor,
 )
@@ -198,9 +199,9 @@ class InfoBound(Checker):
              "the expectation is under the joint p(c, x), not under p(c) p(x)."),
             (-cross + ent, "the bound holds log Q(c|x), not minus it."),
         ]
-        for value, hint in wrong:
-            if abs(got - value) <= 1e-9 * max(1.0, abs(value)):
-                raise ExerciseFailed(f"Exercise 5.2: {hint}")
+        hint = known_mistake(got, wrong, 1e-9)
+        if hint:
+            raise ExerciseFailed(f"Exercise 5.2: {hint}")
         raise ExerciseFailed(
             f"Exercise 5.2: got {got:.6g} for a {joint.shape[0]} x {joint.shape[1]} "
             f"table, expected {expected:.6g} = sum over cells with p(c, x) > 0 of "
@@ -285,9 +286,9 @@ class InfoLoss(Checker):
                 (-float(np.mean(soft[np.arange(n), idx])),
                  "take the log of the probability: cross-entropy is -log Q(c|x)."),
             ]
-            for value, hint in wrong:
-                if abs(got_cat - value) <= 1e-8 * max(1.0, abs(value)):
-                    raise ExerciseFailed(f"Exercise 5.3: cat_loss {shape}: {hint}")
+            hint = known_mistake(got_cat, wrong, 1e-8)
+            if hint:
+                raise ExerciseFailed(f"Exercise 5.3: cat_loss {shape}: {hint}")
             raise ExerciseFailed(
                 f"Exercise 5.3: cat_loss = {got_cat:.6g} {shape}, expected "
                 f"{cat:.6g}: F.cross_entropy(q[:, :k], cat_codes) with "
@@ -317,10 +318,9 @@ class InfoLoss(Checker):
                  "the means come first (columns k to k + m), then the log standard "
                  "deviations."),
             ]
-            for value, hint in wrong:
-                if value is not None and abs(got_cont - value) <= 1e-8 * max(
-                        1.0, abs(value)):
-                    raise ExerciseFailed(f"Exercise 5.3: cont_loss {shape}: {hint}")
+            hint = known_mistake(got_cont, wrong, 1e-8)
+            if hint:
+                raise ExerciseFailed(f"Exercise 5.3: cont_loss {shape}: {hint}")
             raise ExerciseFailed(
                 f"Exercise 5.3: cont_loss = {got_cont:.6g} {shape}, expected "
                 f"{cont_nll:.6g}: the mean over the batch of the sum over codes of "
@@ -421,9 +421,9 @@ class MatchedAccuracy(Checker):
              "each label took its most frequent code, so one code can serve two "
              "labels: the matching must be one-to-one."),
         ]
-        for value, hint in wrong:
-            if abs(got - value) <= 1e-12 * max(1.0, abs(value)):
-                raise ExerciseFailed(f"Exercise 5.4: {hint}")
+        hint = known_mistake(got, wrong, 1e-12)
+        if hint:
+            raise ExerciseFailed(f"Exercise 5.4: {hint}")
         raise ExerciseFailed(
             f"Exercise 5.4: got {got:.6g} with {k} codes, expected {expected:.6g}: "
             "count each (code, label) pair in a k x k table, find the one-to-one "

@@ -23,6 +23,7 @@ from course_utils.checks._core import (
     call_student,
     exercise,
     input_gradients,
+    known_mistake,
     plain_float,
     plain_tensor,
     require_close,
@@ -99,9 +100,9 @@ class LeastSquaresLosses(Checker):
                 (0.5 * np.mean(np.abs(r - b)) + 0.5 * np.mean(np.abs(f - a)),
                  "square the differences: least squares, not absolute values."),
             ]
-            for value, hint in wrong:
-                if abs(loss_d - value) < 1e-9 * max(1.0, abs(value)):
-                    raise ExerciseFailed(f"Exercise 7.1: loss_D with {coding}: {hint}")
+            hint = known_mistake(loss_d, wrong, 1e-9)
+            if hint:
+                raise ExerciseFailed(f"Exercise 7.1: loss_D with {coding}: {hint}")
             raise ExerciseFailed(
                 f"Exercise 7.1: loss_D = {loss_d:.6g} with {coding}, expected "
                 f"{exp_d:.6g} = 1/2 mean((real_out - b)^2) + 1/2 mean((fake_out - a)^2)."
@@ -119,9 +120,9 @@ class LeastSquaresLosses(Checker):
                 (0.5 * np.mean((sig_f - c) ** 2), "no sigmoid: use the raw output."),
                 (-exp_d, "G has its own loss, 1/2 E[(D(G(z)) - c)^2], not minus D's."),
             ]
-            for value, hint in wrong:
-                if abs(loss_g - value) < 1e-9 * max(1.0, abs(value)):
-                    raise ExerciseFailed(f"Exercise 7.1: loss_G with {coding}: {hint}")
+            hint = known_mistake(loss_g, wrong, 1e-9)
+            if hint:
+                raise ExerciseFailed(f"Exercise 7.1: loss_G with {coding}: {hint}")
             raise ExerciseFailed(
                 f"Exercise 7.1: loss_G = {loss_g:.6g} with {coding}, expected "
                 f"{exp_g:.6g} = 1/2 mean((fake_out - c)^2)."
@@ -260,9 +261,9 @@ class PearsonChi2(Checker):
              "that is the KL divergence; chi-square integrates (p - q)^2 / q."),
             (float(np.trapezoid(np.abs(p - q), x)) / 2, "that is the total variation."),
         ]
-        for value, hint in wrong:
-            if abs(got - value) <= 1e-8 * max(1.0, abs(value)):
-                raise ExerciseFailed(f"Exercise 7.3: {hint}")
+        hint = known_mistake(got, wrong, 1e-8)
+        if hint:
+            raise ExerciseFailed(f"Exercise 7.3: {hint}")
         require_close(
             "7.3", got, expected, what="pearson_chi2(p, q, x)", atol=1e-8, rtol=1e-8,
             hint="Evaluate (p - q)^2 / q on the grid and integrate it with "
