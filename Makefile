@@ -1,12 +1,13 @@
 # The GAN course. `make course` sets up and runs the course; `make test` sets up
-# and runs the tests; `make lab` sets up and opens JupyterLab.
+# and runs the tests; `make lab` sets up and opens JupyterLab; `make site` writes
+# the executed course as an offline website in build/site/.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup course test lab release clean
+.PHONY: setup course test lab release site clean
 
 setup: $(STAMP)
 
@@ -24,6 +25,9 @@ test: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+site: setup
+	$(PY) -m course_utils site
 
 release: setup
 	$(PY) -m course_utils release

@@ -7,6 +7,8 @@ labels its axes and draws a legend when there is more than one curve. Call
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -245,6 +247,7 @@ __all__ += [
     "plot_decision_surface",
     "plot_training_frames",
     "animate_training",
+    "offline_jshtml",
 ]
 
 _DENSITY_STYLES = ({"color": "black", "ls": ":"}, {"color": "tab:green"})
@@ -545,6 +548,36 @@ def animate_training(
     if save_to is not None:
         writer = "pillow" if str(save_to).endswith(".gif") else "html"
         anim.save(save_to, writer=writer)
-    html = HTML(anim.to_jshtml())
+    html = HTML(offline_jshtml(anim.to_jshtml()))
     plt.close(fig)
     return html
+
+
+# matplotlib's animation controls draw their icons with Font Awesome, fetched
+# from a CDN; offline the buttons would be blank. Plain characters instead.
+_ANIMATION_ICONS = {
+    "fa-minus": "\u2212",  # slower
+    "fa-fast-backward": "\u23ee",  # first frame
+    "fa-step-backward": "\u25c1",  # previous frame
+    "fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa-pause": "\u275a\u275a",
+    "fa-play": "\u25b6",
+    "fa-step-forward": "\u25b7",  # next frame
+    "fa-fast-forward": "\u23ed",  # last frame
+    "fa-plus": "+",  # faster
+}
+
+
+def offline_jshtml(html: str) -> str:
+    """matplotlib's ``to_jshtml`` output without its Font Awesome style sheet.
+
+    The player's buttons get plain characters for icons, so the animation needs
+    no network, in JupyterLab and in the course's offline website alike.
+    Introduced in 03_point_cloud_gan.
+    """
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html, flags=re.IGNORECASE)
+
+    def icon(match):
+        return _ANIMATION_ICONS.get(match.group(1).strip(), match.group(0))
+
+    return re.sub(r'<i class="fa ([^"]+)"></i>', icon, html)

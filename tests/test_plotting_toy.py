@@ -88,6 +88,9 @@ def test_plot_training_frames_with_and_without_surfaces():
         plotting.plot_training_frames([], real)
 
 
+from course_utils.instructor.site import external_fetches  # noqa: E402
+
+
 def test_animate_training_returns_html_and_saves_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     net_D = models.mlp_discriminator(2, (8,))
@@ -102,8 +105,27 @@ def test_animate_training_returns_html_and_saves_nothing(tmp_path, monkeypatch):
     assert sorted(set(re.findall(r"frames\[(\d+)\]", html.data))) == ["0", "1", "2"]
     assert len(plt.get_fignums()) == before  # the figure was closed
     assert list(tmp_path.iterdir()) == []  # nothing written
+    # the player works offline: no style sheet from a CDN, icons as characters
+    assert external_fetches(html.data) == []
+    assert 'class="fa ' not in html.data and "\u25b6" in html.data
     html = plotting.animate_training([(0, np.zeros((5, 2))), (1, np.ones((5, 2)))])
     assert isinstance(html, HTML)
+
+
+def test_offline_jshtml_replaces_every_icon_of_matplotlibs_player():
+    from matplotlib import animation
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    anim = animation.FuncAnimation(fig, lambda i: (line,), frames=2)
+    raw = anim.to_jshtml()
+    plt.close(fig)
+    assert external_fetches(raw)  # matplotlib's own output fetches Font Awesome
+    icons = set(re.findall(r'<i class="fa ([^"]+)"></i>', raw))
+    assert icons and icons <= set(plotting._ANIMATION_ICONS)
+    html = plotting.offline_jshtml(raw)
+    assert external_fetches(html) == [] and "<i class=" not in html
+    assert html.count("<button") == raw.count("<button")
 
 
 def test_existing_helpers_are_still_exported():

@@ -5,6 +5,7 @@ python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
 python -m course_utils release [--out DIR]
 python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
 python -m course_utils refresh NOTEBOOK...
+python -m course_utils site [--build DIR] [--out DIR] [--no-run]
 """
 
 from __future__ import annotations
@@ -156,6 +157,21 @@ def cmd_refresh(args) -> int:
     return status
 
 
+def cmd_site(args) -> int:
+    from course_utils.instructor.site import OfflineError, build_site, ensure_build
+
+    build = Path(args.build)
+    if not args.no_run:
+        ensure_build(build)
+    try:
+        index = build_site(build, Path(args.out) if args.out else None)
+    except (OfflineError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nThe site: {index} (open it in a browser; it needs no network)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
@@ -235,6 +251,23 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("notebooks", nargs="+")
     ref.add_argument("--cell-timeout", type=int, default=1800)
     ref.set_defaults(func=cmd_refresh)
+
+    site = sub.add_parser(
+        "site", help="the executed course as an offline website (build/site/)"
+    )
+    site.add_argument(
+        "--build",
+        default=str(BUILD_DIR),
+        help="the course run to publish (default: build/); notebooks whose run is "
+        "missing or older than their source are run first",
+    )
+    site.add_argument("--out", default=None, help="output folder (default: BUILD/site)")
+    site.add_argument(
+        "--no-run",
+        action="store_true",
+        help="publish what BUILD holds, marking missing and stale notebooks",
+    )
+    site.set_defaults(func=cmd_site)
     return parser
 
 

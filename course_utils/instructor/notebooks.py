@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import re
 from pathlib import Path
 from typing import Optional
@@ -36,6 +37,7 @@ __all__ = [
     "make_student_notebook",
     "inject_parameters",
     "time_budget",
+    "source_digest",
     "SolutionMarkerError",
 ]
 
@@ -219,3 +221,27 @@ def time_budget(nb) -> int:
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget_seconds must be an int >= 1, got {budget!r}")
     return budget
+
+
+def source_digest(path) -> str:
+    """SHA-256 of what a notebook's run depends on: the notebook and the package.
+
+    The package's files are ``course_utils/**/*.py`` and its data files, except
+    the instructor tools, which do not change what a notebook computes. The
+    course report stores the digest; ``python -m course_utils site`` reruns a
+    notebook whose digest has changed.
+    """
+    from course_utils.paths import PACKAGE_DIR
+
+    digest = hashlib.sha256(Path(path).read_bytes())
+    for file in sorted(PACKAGE_DIR.rglob("*")):
+        rel = file.relative_to(PACKAGE_DIR)
+        if (
+            not file.is_file()
+            or rel.parts[0] in ("instructor", "__pycache__")
+            or "__pycache__" in rel.parts
+            or file.suffix not in (".py", ".mplstyle", ".txt")
+        ):
+            continue
+        digest.update(str(rel).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()

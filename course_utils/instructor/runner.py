@@ -93,6 +93,7 @@ def run_notebooks(
             "metrics": {},
             "error": None,
             "output": str(out_dir / out_name),
+            "source_sha256": nbtools.source_digest(path),
         }
         old = os.environ.get(ENV_VAR)
         os.environ[ENV_VAR] = str(metrics_file.resolve())
