@@ -84,6 +84,27 @@ def test_call_student_swallows_output_and_explains_errors(capsys):
         _core.call_student("9.9", 42)
 
 
+def test_a_failed_check_shows_the_hint_not_the_checkers_frames():
+    def stub():
+        raise NotImplementedError("Exercise 9.9")
+
+    with pytest.raises(checks.ExerciseFailed) as info:
+        _core.call_student("9.9", stub)
+    lines = info.value._render_traceback_()
+    assert len(lines) == 1 and "ExerciseFailed" in lines[0]
+    assert "Exercise 9.9 is not solved yet" in lines[0]
+
+    def crashes(x):
+        return x[5]  # the student's bug
+
+    with pytest.raises(checks.ExerciseFailed) as info:
+        _core.call_student("9.9", crashes, [1, 2])
+    text = "\n".join(info.value._render_traceback_())
+    assert "return x[5]  # the student's bug" in text  # where the crash was
+    assert "IndexError" in text and "call_student" not in text.split("IndexError")[1]
+    assert text.rstrip().endswith("your code raised IndexError: list index out of range")
+
+
 def test_check_prints_exactly_one_line(capsys):
     checks.check("1.3", lambda x, y, h: (x - h * y, y + h * x))
     assert capsys.readouterr().out == (

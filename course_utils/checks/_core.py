@@ -38,7 +38,25 @@ __all__ = [
 
 
 class ExerciseFailed(AssertionError):
-    """The answer to an exercise is wrong; the message says how and hints why."""
+    """The answer to an exercise is wrong; the message says how and hints why.
+
+    In a notebook, IPython shows only the message (see ``_render_traceback_``):
+    the checker's own frames say nothing to a student. When the student's code
+    crashed, the crash's traceback comes first, so that its line can be found.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        import traceback
+
+        lines = []
+        cause = self.__cause__
+        if cause is not None:
+            lines += "".join(
+                traceback.format_exception(type(cause), cause, cause.__traceback__)
+            ).rstrip("\n").splitlines()
+            lines.append("")
+        lines.append(f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}")
+        return lines
 
 
 class Checker:
