@@ -557,13 +557,13 @@ def animate_training(
 # from a CDN; offline the buttons would be blank. Plain characters instead.
 _ANIMATION_ICONS = {
     "fa-minus": "\u2212",  # slower
-    "fa-fast-backward": "\u23ee",  # first frame
+    "fa-fast-backward": "|\u25c1",  # first frame
     "fa-step-backward": "\u25c1",  # previous frame
     "fa-play fa-flip-horizontal": "\u25c0",  # play backwards
     "fa-pause": "\u275a\u275a",
     "fa-play": "\u25b6",
     "fa-step-forward": "\u25b7",  # next frame
-    "fa-fast-forward": "\u23ed",  # last frame
+    "fa-fast-forward": "\u25b7|",  # last frame
     "fa-plus": "+",  # faster
 }
 

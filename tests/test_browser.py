@@ -339,3 +339,68 @@ def test_released_notebook_shows_hints_not_crashes(browser, lab):
         page.screenshot(path=str(SHOTS / f"student_{name}.png"))
     finally:
         page.close()
+
+
+SITE_JS = """() => ({
+  images: [...document.images].map(i => i.complete ? i.naturalWidth : 0),
+  maths: [...document.querySelectorAll('math')].map(m => ({
+    display: getComputedStyle(m).display,
+    width: m.getBoundingClientRect().width})),
+  fractions: [...document.querySelectorAll('mfrac')].map(
+    f => f.getBoundingClientRect().height),
+  buttons: [...document.querySelectorAll('.animation button')].map(
+    b => b.innerText.trim()),
+  links: [...document.querySelectorAll('a')].map(a => a.getAttribute('href')),
+})"""
+
+
+def test_site_renders_offline(browser, tmp_path):
+    """The website of a (quick) course run, loaded with the network cut: its
+    images, equations and animation player must render from the files alone."""
+    from course_utils.instructor.runner import run_notebooks
+    from course_utils.instructor.site import build_site
+
+    build = tmp_path / "build"
+    names = ["02_optimal_discriminator", "03_point_cloud_gan"]
+    report = run_notebooks(names, {"QUICK": True}, build, log=lambda *a, **k: None)
+    assert [e["status"] for e in report["notebooks"]] == ["ok", "ok"]
+    index = build_site(build, log=lambda *a, **k: None)
+    context = browser.new_context(offline=True, viewport={"width": 1200,
+                                                          "height": 1400})
+    fetched = []
+
+    def refuse(route):
+        fetched.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(?!file:|data:|blob:).*"), refuse)
+    try:
+        page = context.new_page()
+        page.goto(index.as_uri())
+        state = page.evaluate(SITE_JS)
+        assert [f"{n}.html" for n in names] == [
+            link for link in state["links"] if link.endswith(".html")]
+        assert state["maths"] and all(
+            m["display"].endswith("math") and m["width"] > 0 for m in state["maths"])
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "site_index.png"))
+        for name in names:
+            page.goto((index.parent / f"{name}.html").as_uri())
+            page.wait_for_load_state("load")
+            state = page.evaluate(SITE_JS)
+            assert len(state["images"]) >= 3 and all(w > 0 for w in state["images"]), (
+                f"{name}: images {state['images']}"
+            )
+            # MathML laid out by the browser: display "block math"/"inline math"
+            bad = [m for m in state["maths"]
+                   if not m["display"].endswith("math") or m["width"] <= 0]
+            assert len(state["maths"]) > 20 and not bad, f"{name}: equations {bad[:3]}"
+            assert state["fractions"] and min(state["fractions"]) > 0
+            if name.startswith("03"):
+                assert len(state["buttons"]) >= 5 and all(state["buttons"]), (
+                    f"the animation's buttons are blank: {state['buttons']}"
+                )
+            page.screenshot(path=str(SHOTS / f"site_{name}.png"))
+        assert fetched == [], f"the site tried the network: {fetched}"
+    finally:
+        context.close()
