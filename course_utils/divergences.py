@@ -173,7 +173,7 @@ def value_function(
     log(1 - D) = -softplus(t) are computed without rounding D to 0 or 1. The
     default ``"optimal"`` uses D* in closed form (then V = -log 4 + 2 JSD).
     Terms with zero density weight count as 0 even where log D is -inf.
-    Introduced in 02_optimal_discriminator.
+    Introduced in 01_minimax_game (for a fixed D); D* in 02_optimal_discriminator.
     """
     x = quadrature_grid(p_data, p_g, lower=lower, upper=upper, num_points=num_points)
     a, b = _pdf_values(p_data, x), _pdf_values(p_g, x)

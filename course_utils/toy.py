@@ -107,7 +107,7 @@ class Gaussian(_Density1D):
 
     ``pdf(x)`` and ``cdf(x)`` take anything ``torch.as_tensor`` takes and return
     float64 tensors; ``sample(n, generator)`` returns a float32 tensor (n, 1).
-    Introduced in 02_optimal_discriminator.
+    Introduced in 01_minimax_game.
     """
 
     def __init__(self, mean: float = 0.0, std: float = 1.0):

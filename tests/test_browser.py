@@ -244,18 +244,24 @@ def test_notebook_runs_in_jupyterlab(browser, lab, name):
         assert not text_bars, f"{name}: progress printed as text: {text_bars[:1]}"
         if "train_gan(" in source:
             assert state["bars"] >= 1, f"{name}: no progress bar widget"
+        redrawn = None
         if "widgets.interact(" in source:
             assert state["interacts"] >= 1 and state["sliders"] >= 1, (
                 f"{name}: the interactive demo did not render its sliders"
             )
             _slider_reaches_kernel(page, name)
+            redrawn = True
         if "animate_training(" in source:
             assert state["players"] >= 5, f"{name}: the animation's player is missing"
             page.locator(".animation").first.scroll_into_view_if_needed()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"))
-        print(f"{name}: {state['code']} code cells run in {seconds:.0f} s, "
-              f"{state['sliders']} sliders, {state['bars']} progress bars")
+        seen = {"code_cells": state["code"], "executed": state["executed"],
+                "errors": len(state["errors"]), "sliders": state["sliders"],
+                "progress_widgets": state["bars"], "slider_redrew_plot": redrawn,
+                "animation_buttons": state["players"],
+                "run_all_seconds": round(seconds, 1)}
+        (SHOTS / f"{name}.json").write_text(json.dumps(seen, indent=1) + "\n")
     finally:
         page.close()
 
@@ -332,8 +338,10 @@ def test_released_notebook_shows_hints_not_crashes(browser, lab):
         assert reply["status"] == "error"
         assert (reply["ename"], reply["evalue"]) == (
             "NotImplementedError", f"Exercise {first}")
-        # and the kernel is alive: the notebook goes on after the student's fix
-        assert page.evaluate(EXECUTE_JS, "1 + 1")["status"] == "ok"
+        # and the kernel is alive, and is the course's environment's Python
+        same_env = page.evaluate(
+            EXECUTE_JS, f"import sys\nassert sys.prefix == {sys.prefix!r}, sys.prefix")
+        assert same_env["status"] == "ok", same_env
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator(".jp-Cell").nth(check).scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"student_{name}.png"))

@@ -211,3 +211,60 @@ def test_known_mistake_returns_the_first_matching_hint_and_skips_none():
     # the tolerance is relative to max(1, |value|)
     assert _core.known_mistake(1000.0 + 1e-7, [(1000.0, "big")], 1e-9) == "big"
     assert _core.known_mistake(1000.0 + 1e-5, [(1000.0, "big")], 1e-9) is None
+
+
+# ------------------------------------------------- the course's fallbacks
+from course_utils import losses, reference  # noqa: E402
+
+FALLBACKS = [
+    ("1.1", "01_minimax_game", reference.mc_value_estimate),
+    ("1.3", "01_minimax_game", reference.bilinear_simultaneous_step),
+    ("1.4", "01_minimax_game", reference.bilinear_alternating_step),
+    ("1.5", "01_minimax_game", reference.extragradient_contraction),
+    ("2.4", "02_optimal_discriminator", reference.optimal_discriminator_with_prior),
+    ("3.1", "03_point_cloud_gan", reference.discriminator_step),
+    ("3.2", "03_point_cloud_gan", reference.generator_step),
+    ("6.1", "06_dcgan", reference.upsampling_block),
+    ("6.2", "06_dcgan", reference.dcgan_conv_init),
+    ("6.3", "06_dcgan", losses.d_loss_minimax),
+    ("6.4", "06_dcgan", reference.spherical_interpolation),
+]
+
+
+@pytest.mark.parametrize("exercise_id, stem, fallback", FALLBACKS)
+def test_each_fallback_passes_its_exercise_and_is_refused_in_answers(
+    exercise_id, stem, fallback, capsys
+):
+    checks.check(exercise_id, fallback)
+    assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+    assert fallback.__name__ in _core.checker_for(exercise_id).gives_away
+
+
+@pytest.mark.parametrize("exercise_id, stem, fallback", FALLBACKS)
+def test_student_or_uses_a_passing_answer_and_says_so(
+    exercise_id, stem, fallback, capsys
+):
+    answer = solution(stem, exercise_id)
+    state = torch.random.get_rng_state()
+    assert _core.student_or(exercise_id, answer, fallback) is answer
+    assert torch.equal(torch.random.get_rng_state(), state)  # the notebook's stream
+    assert capsys.readouterr().out == f"Using your answer to Exercise {exercise_id}.\n"
+    assert _core.student_or(exercise_id, answer, fallback, quiet=True) is answer
+    assert capsys.readouterr().out == ""
+
+
+def test_student_or_falls_back_on_stubs_and_wrong_answers(capsys):
+    def stub(x, y, h):
+        raise NotImplementedError("Exercise 1.4")
+
+    def simultaneous(x, y, h):  # the simultaneous step for the alternating one
+        return x - h * y, y + h * x
+
+    for wrong in (stub, simultaneous, 42):
+        got = _core.student_or("1.4", wrong, reference.bilinear_alternating_step)
+        assert got is reference.bilinear_alternating_step
+        out = capsys.readouterr().out
+        assert "Exercise 1.4 does not pass its check yet" in out
+        assert "reference.bilinear_alternating_step" in out
+    with pytest.raises(KeyError):
+        _core.student_or("9.9", stub, stub)

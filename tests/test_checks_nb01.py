@@ -1,3 +1,5 @@
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -5,7 +7,8 @@ from course_utils import checks
 from solutions import exercise_tests, solution
 
 SOLUTIONS = {
-    ex: solution("01_minimax_game", ex) for ex in ("1.1", "1.2", "1.3", "1.4")
+    ex: solution("01_minimax_game", ex)
+    for ex in ("1.1", "1.2", "1.3", "1.4", "1.5")
 }
 
 WRONG = {
@@ -39,7 +42,19 @@ WRONG = {
     ],
 }
 
+# The factor of one extragradient step, and what students derive instead.
+WRONG_1_5 = [
+    (lambda h: math.sqrt(1 + h * h), "factor of the simultaneous step"),
+    (lambda h: 1.0, "alternating step"),
+    (lambda h: 1 - h * h, "only the diagonal"),
+    (lambda h: 1 - h * h + h**4, "squared distance"),
+    (lambda h: math.sqrt(1 + h * h + h**4), "sign of the h^2 term"),
+    (lambda h: math.sqrt(abs(1 - h * h)), "off-diagonal entries"),
+    (lambda h: math.sqrt(1 - h * h + h**3), "Write one extragradient step"),
+    (lambda h: torch.tensor([math.sqrt(1 - h * h + h**4)] * 2), "single number"),
+]
+
 
 test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
-    SOLUTIONS, {ex: [(answer, None) for answer in answers]
-                for ex, answers in WRONG.items()})
+    SOLUTIONS, {**{ex: [(answer, None) for answer in answers]
+                   for ex, answers in WRONG.items()}, "1.5": WRONG_1_5})

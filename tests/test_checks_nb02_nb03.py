@@ -141,6 +141,29 @@ def _d_step_from(loss_of):
     return d_step
 
 
+def test_2_4_reference_passes():
+    _passes("2.4", solution("02_optimal_discriminator", "2.4"))
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda p, q, x, pi: p(x) / (p(x) + q(x)), "for pi = 1/2"),  # no prior
+        (lambda p, q, x, pi: (1 - pi) * p(x) / ((1 - pi) * p(x) + pi * q(x)),
+         "swapped"),
+        (lambda p, q, x, pi: pi * p(x) / (p(x) + q(x)), "a probability must come out"),
+        (lambda p, q, x, pi: pi * p(x) / (pi * p(x) + q(x)), "weight 1 - pi too"),
+        (lambda p, q, x, pi: (1 - pi) * q(x) / (pi * p(x) + (1 - pi) * q(x)),
+         "probability that x is fake"),
+        (lambda p, q, x, pi: torch.sigmoid(torch.logit(p(x) / (p(x) + q(x))) + pi),
+         "Maximise pi p_data"),  # adds pi instead of log(pi / (1 - pi))
+        (lambda p, q, x, pi: (pi * p(x) / (pi * p(x) + (1 - pi) * q(x)))[:-1], "shape"),
+    ],
+)
+def test_2_4_wrong_answers_fail(wrong, match):
+    _fails("2.4", wrong, match)
+
+
 def test_3_1_reference_passes_and_bce_too():
     _passes("3.1", d_step_solution)
 

@@ -24,7 +24,7 @@ from course_utils.paths import NOTEBOOKS_DIR, PACKAGE_DIR
 
 SOLUTION = nbtools.find_notebook("01")
 STEM = SOLUTION.stem
-ALL = {"1.1", "1.2", "1.3", "1.4"}
+ALL = {"1.1", "1.2", "1.3", "1.4", "1.5"}
 
 
 def solution_nb():
@@ -273,13 +273,13 @@ def passed(result):
 
 def test_solution_scores_full_marks(results):
     r = results["solution"]
-    assert (r["score"], r["max_score"], r["error"]) == (4, 4, None)
+    assert (r["score"], r["max_score"], r["error"]) == (5, 5, None)
     assert r["notebook"] == STEM
 
 
 def test_student_version_scores_zero_without_crashing(results):
     r = results["student"]
-    assert (r["score"], r["max_score"], r["error"]) == (0, 4, None)
+    assert (r["score"], r["max_score"], r["error"]) == (0, 5, None)
     assert all("not solved yet" in e["message"] for e in r["exercises"].values())
 
 
@@ -313,12 +313,12 @@ def test_doctored_equality_does_not_pass(results):
 
 def test_infinite_loop_is_stopped_and_the_rest_still_scored(results):
     r = results["infinite_loop"]
-    assert passed(r) == {"1.1", "1.2", "1.4"}
+    assert passed(r) == {"1.1", "1.2", "1.4", "1.5"}
     assert "timed out" in r["exercises"]["1.3"]["message"]
 
 
 def test_exercises_are_matched_by_metadata_id(results):
-    assert results["reordered"]["score"] == 4
+    assert results["reordered"]["score"] == 5
 
 
 @pytest.mark.parametrize(
@@ -385,8 +385,8 @@ def test_attack_on_the_course_files_changes_nothing(results):
     assert "1.2" not in passed(r)
     assert not results["__files_changed__"]
     # graded in the same run, the right answers still score
-    assert results["solution"]["score"] == 4
-    assert results["reordered"]["score"] == 4
+    assert results["solution"]["score"] == 5
+    assert results["reordered"]["score"] == 5
 
 
 @needs_sandbox
@@ -404,7 +404,7 @@ def test_submission_cannot_escape_the_sandbox(results):
 
 def test_calling_the_package_answer_is_refused(results):
     r = results["gives_away"]
-    assert passed(r) == {"1.1", "1.3", "1.4"}
+    assert passed(r) == {"1.1", "1.3", "1.4", "1.5"}
     assert "course's own answer" in r["exercises"]["1.2"]["message"]
 
 
@@ -450,7 +450,7 @@ def test_without_a_sandbox_the_grader_still_runs_and_says_so(tmp_path, monkeypat
     nb = set_exercise(solution_nb(), "1.2", STUB)
     nbformat.write(nb, str(path))
     r = grader.grade_submission(path, cell_timeout=60)
-    assert passed(r) == {"1.1", "1.3", "1.4"}, r
+    assert passed(r) == {"1.1", "1.3", "1.4", "1.5"}, r
     proc = subprocess.run(
         [sys.executable, "-c",
          "from course_utils.instructor import sandbox, cli\n"

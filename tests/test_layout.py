@@ -8,7 +8,8 @@ from course_utils.paths import REPO_DIR
 
 STUDENT_MODULES = [
     "checks", "classifier", "data", "divergences", "losses", "metrics", "models",
-    "params", "plotting", "recording", "toy", "train", "updates", "utils",
+    "params", "plotting", "recording", "reference", "toy", "train", "updates",
+    "utils",
 ]
 TOOLS = ["papermill", "nbval", "nbclient", "pytest", "nbformat", "yaml"]
 
@@ -28,7 +29,7 @@ def test_the_student_library_does_not_import_the_instructors_tools():
 def test_the_command_line_still_answers_as_the_readme_says():
     out = subprocess.run([sys.executable, "-m", "course_utils", "--help"],
                          capture_output=True, text=True, check=True, cwd=REPO_DIR).stdout
-    for command in ("run", "sweep", "release", "grade", "refresh"):
+    for command in ("run", "sweep", "release", "grade", "refresh", "site"):
         assert command in out
 
 

@@ -15,7 +15,7 @@ def test_only_check_outputs_and_no_widget_state_are_kept():
             cell.outputs = [{"output_type": "stream", "name": "stdout", "text": "x\n"}]
     kept = strip_to_check_outputs(nb)
     checks = {nbtools.check_cell_index(nb, ex) for ex in nbtools.exercise_cells(nb)}
-    assert kept == len(checks) == 4
+    assert kept == len(checks) == 5
     assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":

@@ -26,6 +26,7 @@ from course_utils.checks._core import (
     check,
     exercise,
     registered,
+    student_or,
 )
 
 # Importing the per-notebook modules registers their checkers.
@@ -34,4 +35,5 @@ from course_utils.checks import (  # noqa: F401,E402
     nb02, nb03, nb04, nb05, nb06, nb07, nb08,
 )
 
-__all__ = ["check", "exercise", "registered", "ExerciseFailed", "Checker"]
+__all__ = ["check", "student_or", "exercise", "registered", "ExerciseFailed",
+           "Checker"]

@@ -14,6 +14,7 @@ from course_utils.checks._core import (
     as_float,
     call_student,
     exercise,
+    known_mistake,
     plain_float,
     require_close,
 )
@@ -38,6 +39,7 @@ def _floats(rng, n, scale=1.0, shift=0.0):
 @exercise(
     "1.1",
     "the Monte-Carlo estimate of V(D, G) matches on 3 test cases.",
+    gives_away=("mc_value_estimate",),
 )
 class ValueEstimate(Checker):
     """``estimate_value(D, X, fake_X)`` with D a logistic discriminator."""
@@ -184,11 +186,60 @@ class _Step(Checker):
                           hint="Both updates must use the old point.")
 
 
-@exercise("1.3", "one simultaneous step of the bilinear game is right.")
+@exercise("1.3", "one simultaneous step of the bilinear game is right.",
+          gives_away=("bilinear_simultaneous_step",))
 class SimultaneousStep(_Step):
     alternating = False
 
 
-@exercise("1.4", "one alternating step of the bilinear game is right.")
+@exercise("1.4", "one alternating step of the bilinear game is right.",
+          gives_away=("bilinear_alternating_step",))
 class AlternatingStep(_Step):
     alternating = True
+
+
+# -- 1.5 ---------------------------------------------------------------------
+
+
+@exercise("1.5", "the extragradient step multiplies the distance to (0, 0) by "
+          "sqrt(1 - h^2 + h^4), for 6 step sizes.",
+          gives_away=("extragradient_contraction",))
+class ExtragradientFactor(Checker):
+    def cases(self, rng):
+        hs = [float(h) for h in rng.uniform(0.05, 0.95, 4)]
+        return [{"h": h} for h in hs + [1.0, float(rng.uniform(1.1, 1.6))]]
+
+    def run(self, fn, case):
+        return plain_float("1.5", call_student("1.5", fn, float(case["h"])),
+                           "the factor")
+
+    def verify(self, case, result):
+        h = float(case["h"])
+        got = as_float("1.5", result, "the factor")
+        expected = math.sqrt(1 - h * h + h**4)
+        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+            return
+        wrong = [
+            (math.sqrt(1 + h * h), "sqrt(1 + h^2) is the factor of the simultaneous "
+             "step. Extragradient takes its step with the gradient at the look-ahead "
+             "point, not at the current one."),
+            (1.0, "1 is the modulus of the alternating step's eigenvalues. Write "
+             "the extragradient step as a matrix acting on (x, y) first."),
+            (1 - h * h, "1 - h^2 is only the diagonal of the step's matrix. The "
+             "matrix is (1 - h^2) I + h J with J a rotation by 90 degrees: its "
+             "eigenvalues are (1 - h^2) +- i h; take their modulus."),
+            (1 - h * h + h**4, "that is the factor for the squared distance; the "
+             "distance itself is multiplied by its square root."),
+            (math.sqrt(1 + h * h + h**4), "check the sign of the h^2 term: the "
+             "look-ahead pulls each player back, so the diagonal is 1 - h^2."),
+            (math.sqrt(abs(1 - h * h)), "the off-diagonal entries +-h also add to "
+             "the modulus: |(1 - h^2) + i h|^2 = (1 - h^2)^2 + h^2."),
+        ]
+        hint = known_mistake(got, wrong, 1e-6)
+        if hint:
+            raise ExerciseFailed(f"Exercise 1.5: for h = {h:.3g}, {hint}")
+        raise ExerciseFailed(
+            f"Exercise 1.5: for h = {h:.3g} you returned {got:.6g}. Write one "
+            "extragradient step as (x, y) -> M (x, y) and take the modulus of M's "
+            "eigenvalues (M is a rotation times a scaling)."
+        )

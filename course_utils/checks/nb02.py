@@ -6,6 +6,9 @@ rule on the grid ``x``.
 Exercise 2.3: ``value_function(p_data, p_g, D, x)`` returns V(D, G) by the
 trapezoidal rule on the grid ``x``.
 
+Exercise 2.4: ``optimal_discriminator_prior(p_data, p_g, x, pi)`` returns the best
+D when real samples make up a share ``pi`` of what the discriminator sees.
+
 Densities and discriminators are passed as functions from a float64 tensor of
 points to a tensor of values. Densities and grids travel between processes as plain specs.
 """
@@ -260,4 +263,59 @@ class ValueFunction(Checker):
             "2.3", got, expected, what=f"V for {label}", atol=1e-6, rtol=0.0,
             hint="V(D, G) = integral of p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx; "
             "integrate with torch.trapezoid(values, x).",
+        )
+
+
+# -- 2.4 ---------------------------------------------------------------------
+
+
+@exercise("2.4", "D*_pi(x) = pi p_data / (pi p_data + (1 - pi) p_g) for four priors "
+          "pi, including 1/2.", gives_away=("optimal_discriminator_with_prior",))
+class OptimalDiscriminatorPrior(Checker):
+    def cases(self, rng):
+        return [
+            {"p": ["gauss", 0.0, 1.0], "q": ["gauss", _r(rng, 0.5, 2), _r(rng, .5, 1)],
+             "x": [-4.0, 5.0, 91], "pi": _r(rng, 0.1, 0.3)},
+            {"p": ["mix", [[0.5, _r(rng, -2.5, -1.5), 0.5], [0.5, 2.0, 0.5]]],
+             "q": ["gauss", 0.0, _r(rng, 1.2, 1.8)], "x": [-4.0, 4.0, 81],
+             "pi": _r(rng, 0.7, 0.9)},
+            {"p": ["gauss", 0.0, 1.0], "q": ["gauss", 0.0, 1.0], "x": [-3.0, 3.0, 7],
+             "pi": _r(rng, 0.55, 0.65)},
+            {"p": ["gauss", 0.0, 1.0], "q": ["gauss", 1.0, 1.0], "x": [-3.0, 4.0, 15],
+             "pi": 0.5},
+        ]
+
+    def run(self, fn, case):
+        x = _grid(case["x"])
+        answer = call_student("2.4", fn, _density(case["p"]), _density(case["q"]), x,
+                              float(case["pi"]))
+        return plain_tensor("2.4", answer, "D*_pi(x)", shape=tuple(x.shape))
+
+    def verify(self, case, result):
+        x = _grid(case["x"])
+        got = torch.from_numpy(as_array("2.4", result, "D*_pi(x)",
+                                        shape=tuple(x.shape)))
+        a, b = _density(case["p"])(x), _density(case["q"])(x)
+        pi = float(case["pi"])
+        expected = pi * a / (pi * a + (1 - pi) * b)
+        if torch.allclose(got, expected, atol=1e-9, rtol=1e-7):
+            return
+        wrong = [
+            (a / (a + b), "that is D* for pi = 1/2: the prior weights the two terms of "
+             "V, pi log D on real samples and (1 - pi) log(1 - D) on fakes."),
+            ((1 - pi) * a / ((1 - pi) * a + pi * b), "pi and 1 - pi are swapped: pi "
+             "is the share of real samples, so it multiplies p_data."),
+            (pi * a / (a + b), "a probability must come out: maximise "
+             "pi a log y + (1 - pi) b log(1 - y) over y, as in Section 1."),
+            (pi * a / (pi * a + b), "the fake term carries the weight 1 - pi too."),
+            ((1 - pi) * b / (pi * a + (1 - pi) * b), "that is the probability that x "
+             "is fake; D(x) is the probability that x is real."),
+        ]
+        for value, hint in wrong:
+            if torch.allclose(got, value, atol=1e-9, rtol=1e-7):
+                raise ExerciseFailed(f"Exercise 2.4 (pi = {pi}): {hint}")
+        require_close(
+            "2.4", got, expected, what=f"D*_pi(x) for pi = {pi}", atol=1e-9, rtol=1e-7,
+            hint="Maximise pi p_data(x) log y + (1 - pi) p_g(x) log(1 - y) over y: "
+            "a log y + b log(1 - y) is largest at y = a / (a + b).",
         )

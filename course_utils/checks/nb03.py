@@ -120,7 +120,8 @@ class _StepChecker(Checker):
 
 
 @exercise("3.1", "one discriminator step: loss_D = -mean log D(X) - mean log(1 - "
-          "D(G(Z))) from logits, D updated, G untouched, stable at extreme logits.")
+          "D(G(Z))) from logits, D updated, G untouched, stable at extreme logits.",
+          gives_away=("discriminator_step",))
 class DiscriminatorStep(_StepChecker):
     def run(self, fn, case):
         net_G, net_D = _load(case)
@@ -195,7 +196,7 @@ class DiscriminatorStep(_StepChecker):
 
 
 @exercise("3.2", "one generator step with the non-saturating loss_G = -mean log "
-          "D(G(Z)), G updated, D untouched.", gives_away=("g_loss_nonsaturating",))
+          "D(G(Z)), G updated, D untouched.", gives_away=("g_loss_nonsaturating", "generator_step"))
 class GeneratorStep(_StepChecker):
     def run(self, fn, case):
         net_G, net_D = _load(case)

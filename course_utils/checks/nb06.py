@@ -47,7 +47,8 @@ def _values(exercise_id: str, value, what: str) -> torch.Tensor:
 
 # ------------------------------------------------------------------ 6.1
 @exercise(
-    "6.1", "the generator block doubles the size: transposed conv, batch norm, ReLU."
+    "6.1", "the generator block doubles the size: transposed conv, batch norm, ReLU.",
+    gives_away=("upsampling_block",),
 )
 class GeneratorBlock(Checker):
     def cases(self, rng):
@@ -172,7 +173,7 @@ def _parameter(exercise_id: str, value, what: str):
 @exercise(
     "6.2",
     "convolution weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), biases 0.",
-    gives_away=("dcgan_weights_init",),
+    gives_away=("dcgan_weights_init", "dcgan_conv_init"),
 )
 class DCGANInit(Checker):
     def cases(self, rng):
@@ -318,7 +319,8 @@ def _reference_slerp(z0, z1, t):
 _TS = (0.0, 0.2, 0.5, 0.75, 1.0)
 
 
-@exercise("6.4", "spherical interpolation matches at 15 points on 3 pairs of vectors.")
+@exercise("6.4", "spherical interpolation matches at 15 points on 3 pairs of vectors.",
+          gives_away=("spherical_interpolation",))
 class Slerp(Checker):
     def cases(self, rng):
         same = rng.standard_normal(16).astype(np.float32)

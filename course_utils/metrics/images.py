@@ -197,15 +197,43 @@ def _real_outputs(split: str, source: str, device) -> tuple[torch.Tensor, ...]:
     return _REAL_OUTPUTS[key]
 
 
-def _real_sets(n_compare: int, n_real: int, seed: int, source: str, device):
-    """Disjoint real sets: a reference from the held-out split, a comparison set
-    from the training split, as ((features, logits), (features, logits)).
+REFERENCES = ("heldout", "train")
 
-    Drawn with a generator seeded by `seed` alone (the global RNGs are untouched).
+
+def _real_sets(
+    n_compare: int, n_real: int, seed: int, source: str, device,
+    reference: str = "heldout",
+):
+    """Disjoint real sets, as ((features, logits), (features, logits)): the
+    reference set of `n_real` held-out digits, and a comparison set of `n_compare`
+    real digits that stands in for a perfect generator.
+
+    With ``reference="heldout"`` (the default) the comparison digits are other
+    held-out digits, which the classifier never saw, like a generator's samples;
+    with ``"train"`` they come from the classifier's training digits, whose
+    features are not those of unseen digits (the course's reference before the
+    change, kept for comparison). Drawn with a generator seeded by `seed` alone
+    (the global RNGs are untouched).
     """
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
     held = _real_outputs("heldout", source, device)
+    n_held = len(held[0])
+    rng = np.random.default_rng(seed)
+    if reference == "heldout":
+        if n_real < 2 or n_compare < 2 or n_real + n_compare > n_held:
+            raise ValueError(
+                f"the held-out reference needs two disjoint sets of held-out digits: "
+                f"n_real + compared digits must be at most {n_held} (the {source} "
+                f"held-out split) and each at least 2, got {n_real} + {n_compare}; "
+                f"with the bundled data use n_real=500 and 500 digits per draw"
+            )
+        order = rng.permutation(n_held)
+        ref = torch.from_numpy(np.sort(order[:n_real]))
+        cmp = torch.from_numpy(np.sort(order[n_real : n_real + n_compare]))
+        return (held[0][ref], held[1][ref]), (held[0][cmp], held[1][cmp])
     train = _real_outputs("train", source, device)
-    n_held, n_train = len(held[0]), len(train[0])
+    n_train = len(train[0])
     if not 2 <= n_real <= n_held:
         raise ValueError(
             f"n_real must be between 2 and {n_held} (the {source} held-out "
@@ -216,30 +244,32 @@ def _real_sets(n_compare: int, n_real: int, seed: int, source: str, device):
             f"need between 2 and {n_train} samples to compare (the {source} "
             f"training split), got {n_compare}"
         )
-    rng = np.random.default_rng(seed)
     ref = torch.from_numpy(np.sort(rng.choice(n_held, n_real, replace=False)))
     cmp = torch.from_numpy(np.sort(rng.choice(n_train, n_compare, replace=False)))
     return (held[0][ref], held[1][ref]), (train[0][cmp], train[1][cmp])
 
 
 def real_reference_fd(
-    n: int = 1000,
+    n: int = 500,
     seed: int = 0,
     n_real: int | None = None,
     source: str = "bundled",
     device=None,
+    reference: str = "heldout",
 ) -> float:
     """The Frechet distance between two disjoint sets of real digits.
 
-    `n` digits drawn from the training split against `n_real` (default `n`)
-    digits from the held-out split, the same reference set `evaluate_images`
-    compares generated digits with. This is the floor a perfect generator
-    would reach with samples of that size; show it next to every FD. With the
-    bundled data `n_real` is at most 1,000 and `n` at most 4,000.
-    Introduced in 06_dcgan.
+    `n` real digits against `n_real` (default `n`) held-out digits, the
+    reference set `evaluate_images` compares generated digits with. By default
+    the `n` digits are other held-out digits, never seen by the classifier, as a
+    perfect generator's samples would be: this is the floor such a generator
+    reaches with samples of that size; show it next to every FD. With the
+    bundled data (1,000 held-out digits) ``n + n_real`` is at most 1,000.
+    ``reference="train"`` draws the `n` digits from the classifier's training
+    split instead. Introduced in 06_dcgan.
     """
     n_real = n if n_real is None else n_real
-    (ref, _), (cmp, _) = _real_sets(n, n_real, seed, source, device)
+    (ref, _), (cmp, _) = _real_sets(n, n_real, seed, source, device, reference)
     return _frechet_from_features(ref.double().numpy(), cmp.double().numpy())
 
 
@@ -331,29 +361,31 @@ def matched_code_accuracy(
 # ----------------------------------------------------------------- one call
 def evaluate_images(
     fake,
-    n_real: int = 1000,
+    n_real: int = 500,
     seed: int = 0,
     source: str = "bundled",
     batch_size: int = 500,
     device=None,
     draws: int = 1,
+    reference: str = "heldout",
 ) -> dict[str, float]:
     """All image numbers for a batch of generated digits, next to real references.
 
     Generated features are compared with `n_real` held-out real digits; the
-    reference is the same comparison made with as many real training digits
-    instead (`real_reference_fd`). With ``draws > 1`` the generated images are
-    split into `draws` equal sets, each compared with the held-out digits, and
-    the reference is computed for `draws` sets of training digits of that size
-    (drawn with `seed`); both Frechet distances are then averages over the draws.
-    A single draw of 1,000 digits is noisy (the real-vs-real value ranges over
-    about 2.4-4.4 with the draw), and averaging shrinks that noise on both sides
-    alike. The class statistics use all generated images.
+    reference is the same comparison made with as many other real digits
+    instead (`real_reference_fd`): by default held-out digits the classifier never
+    saw, disjoint from the first set, so the bundled data allow 500 against 500.
+    With ``draws > 1`` the generated images are split into `draws` equal sets,
+    each compared with its own random split of the held-out digits (drawn with
+    `seed`), and both Frechet distances are averages over the draws. A single
+    draw of 500 digits is noisy (the real-vs-real value has a standard deviation
+    of about 2.5 around 12 over splits), and averaging shrinks that noise on both
+    sides alike. The class statistics use all generated images.
 
     Returns a dict with fd_generated, fd_real_reference, confident_share_generated,
     confident_share_real, class_kl_uniform, class_kl_uniform_real, n_generated
-    (per draw), n_real and draws (the "real" shares are those of the held-out
-    reference digits). Introduced in 06_dcgan.
+    (per draw), n_real and draws (the "real" class statistics are those of all
+    held-out digits). Introduced in 06_dcgan.
     """
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be an int >= 1, got {draws!r}")
@@ -367,11 +399,15 @@ def evaluate_images(
     rng = np.random.default_rng(seed)
     for i in range(draws):
         draw_seed = seed if i == 0 else int(rng.integers(2**31))
-        (ref, ref_logits), (cmp, _) = _real_sets(n, n_real, draw_seed, source, device)
+        (ref, _), (cmp, _) = _real_sets(
+            n, n_real, draw_seed, source, device, reference
+        )
         ref_np = ref.double().numpy()
         part = feats[i * n : (i + 1) * n].double().numpy()
         fd_fake.append(_frechet_from_features(ref_np, part))
         fd_real.append(_frechet_from_features(ref_np, cmp.double().numpy()))
+
+    held_logits = _real_outputs("heldout", source, device)[1]  # all of them
 
     def confident(lg: torch.Tensor) -> float:
         return float((F.softmax(lg, dim=1).max(dim=1).values > 0.9).double().mean())
@@ -383,8 +419,8 @@ def evaluate_images(
         "fd_generated": float(np.mean(fd_fake)),
         "fd_real_reference": float(np.mean(fd_real)),
         "confident_share_generated": confident(logits),
-        "confident_share_real": confident(ref_logits),
+        "confident_share_real": confident(held_logits),
         "class_kl_uniform": class_kl_uniform(logits.argmax(dim=1)),
-        "class_kl_uniform_real": class_kl_uniform(ref_logits.argmax(dim=1)),
+        "class_kl_uniform_real": class_kl_uniform(held_logits.argmax(dim=1)),
     }
 
