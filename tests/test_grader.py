@@ -336,7 +336,7 @@ def test_bad_files_get_an_error_entry(results, name, message):
 
 def test_table_lists_every_submission(results):
     table = results["__table__"]
-    assert "4/4" in table and "0/4" in table and "ERROR" in table
+    assert "5/5" in table and "0/5" in table and "ERROR" in table
     assert f"{14 + len(ATTACKS) + 1} submission(s) graded" in table
 
 
