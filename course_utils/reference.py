@@ -12,9 +12,9 @@ checker's ``gives_away``).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from course_utils.losses import d_loss_minimax, g_loss_nonsaturating
 from course_utils.models import dcgan_weights_init
 
 __all__ = [
@@ -63,8 +63,7 @@ def optimal_discriminator_with_prior(p_data, p_g, x, pi):
 def discriminator_step(net_G, net_D, opt_D, X, Z) -> float:
     """Exercise 3.1: one step of D on -mean log D(X) - mean log(1 - D(G(Z))),
     from logits, with G's output detached. Introduced in 03_point_cloud_gan."""
-    fake_X = net_G(Z).detach()
-    loss_D = F.softplus(-net_D(X)).mean() + F.softplus(net_D(fake_X)).mean()
+    loss_D = d_loss_minimax(net_D(X), net_D(net_G(Z).detach()))
     opt_D.zero_grad()
     loss_D.backward()
     opt_D.step()
@@ -73,7 +72,7 @@ def discriminator_step(net_G, net_D, opt_D, X, Z) -> float:
 
 def generator_step(net_G, net_D, opt_G, Z) -> float:
     """Exercise 3.2: one step of G on the non-saturating -mean log D(G(Z))."""
-    loss_G = F.softplus(-net_D(net_G(Z))).mean()
+    loss_G = g_loss_nonsaturating(net_D(net_G(Z)))
     opt_G.zero_grad()
     loss_G.backward()
     opt_G.step()

@@ -154,15 +154,20 @@ def check(exercise_id: str, answer) -> None:
     to judge in its own process.
     """
     checker = checker_for(exercise_id)
-    seed = _seed_for(exercise_id)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _answer_challenge(checker, answer)
-        with private_rng(seed):
-            cases = checker.cases(np.random.default_rng(seed))
-            for case in cases:
-                checker.verify(case, evaluate(checker, answer, case))
+        _verify_own_cases(checker, answer)
     print(f"Exercise {exercise_id} passed: {checker.summary}")
+
+
+def _verify_own_cases(checker: Checker, answer) -> None:
+    """Run and verify the answer on the exercise's fixed-seed cases; raise
+    :class:`ExerciseFailed` on the first wrong one."""
+    seed = _seed_for(checker.exercise_id)
+    with private_rng(seed):
+        for case in checker.cases(np.random.default_rng(seed)):
+            checker.verify(case, evaluate(checker, answer, case))
 
 
 def student_or(exercise_id: str, answer, fallback, quiet: bool = False):
@@ -175,15 +180,12 @@ def student_or(exercise_id: str, answer, fallback, quiet: bool = False):
     touches neither the notebook's random streams nor the grader's files.
     """
     checker = checker_for(exercise_id)
-    seed = _seed_for(exercise_id)
     name = getattr(fallback, "__module__", "course_utils").split(".")[-1]
     name = f"{name}.{getattr(fallback, '__name__', 'function')}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with private_rng(seed):
-                for case in checker.cases(np.random.default_rng(seed)):
-                    checker.verify(case, evaluate(checker, answer, case))
+            _verify_own_cases(checker, answer)
     except ExerciseFailed:
         print(f"Exercise {exercise_id} does not pass its check yet, so the cells "
               f"below use the course's {name} instead of your function.")
