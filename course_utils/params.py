@@ -17,7 +17,9 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Optional
 
-__all__ = ["ParameterError", "Int", "Float", "Bool", "Choice", "validate"]
+__all__ = [
+    "ParameterError", "Int", "Float", "Bool", "Choice", "validate", "apply_preset"
+]
 
 
 class ParameterError(ValueError):
@@ -136,3 +138,41 @@ def validate(namespace: dict, **spec) -> dict:
         rule.check(name, namespace[name])
         values[name] = namespace[name]
     return values
+
+
+def apply_preset(namespace: dict, preset: str, presets: dict, base: str = "laptop") -> dict:
+    """Switch a group of parameters at once (introduced in 06_dcgan).
+
+    ``presets`` maps each preset's name to ``{NAME: value}``; ``presets[base]``
+    holds the defaults of the notebook's parameters cell. For another preset,
+    every parameter still at its ``base`` value takes the preset's value; one
+    that was changed (in the cell, or with ``-p``) keeps the changed value, so
+    ``PRESET = "gpu"`` with ``NUM_STEPS = 500`` trains 500 steps. Prints what it
+    set and what it kept, and returns ``{NAME: value}`` of what it set.
+    """
+    if preset not in presets:
+        allowed = ", ".join(repr(name) for name in presets)
+        raise ParameterError(f"PRESET must be one of {allowed}, {_got(preset)}")
+    if base not in presets:
+        raise ValueError(f"presets has no {base!r} entry, the notebook's defaults")
+    if preset == base:
+        return {}
+    defaults = presets[base]
+    missing = sorted(set(presets[preset]) - set(defaults))
+    if missing:
+        raise ValueError(f"preset {preset!r} sets {missing}, which {base!r} lacks")
+    changed, kept = {}, {}
+    for name, value in presets[preset].items():
+        if name not in namespace:
+            raise ParameterError(f"parameter {name} is not defined in the notebook")
+        current = namespace[name]
+        if type(current) is type(defaults[name]) and current == defaults[name]:
+            namespace[name] = changed[name] = value
+        else:
+            kept[name] = current
+    print(f"PRESET = {preset!r} set " + ", ".join(
+        f"{name} = {value!r}" for name, value in changed.items()))
+    if kept:
+        print("kept, as you changed them from the defaults: " + ", ".join(
+            f"{name} = {value!r}" for name, value in kept.items()))
+    return changed

@@ -100,3 +100,36 @@ def test_every_notebook_states_its_time_budget():
         # 3 minutes, 4 for the image notebooks (COURSE.md)
         assert budget in (180, 240), path.stem
         assert "course" in nbtools.read(path).metadata, path.stem
+
+
+def _presets(nb):
+    """The ``PRESETS = {...}`` assignment of a notebook, evaluated, or None."""
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "PRESETS = " not in cell.source:
+            continue
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "PRESETS":
+                return eval(compile(ast.Expression(node.value), "PRESETS", "eval"),
+                            {"__builtins__": {}, "dict": dict})
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_presets_start_from_the_parameters_cell(path):
+    nb = nbtools.read(path)
+    presets = _presets(nb)
+    if presets is None:
+        pytest.skip("no presets")
+    defaults = nbtools.parameter_defaults(nb)
+    assert defaults["PRESET"] == "laptop"
+    for name, value in presets["laptop"].items():
+        assert type(defaults[name]) is type(value) and defaults[name] == value, name
+    for preset, values in presets.items():
+        assert set(values) == set(presets["laptop"]), preset
+
+
+def test_dcgan_has_the_gpu_preset_of_the_paper():
+    nb = nbtools.read(next(p for p in NOTEBOOKS if p.name.startswith("06_")))
+    gpu = _presets(nb)["gpu"]
+    assert gpu["DATA"] == "full" and gpu["LR_G"] == gpu["LR_D"] == 2e-4
+    assert (gpu["BETA1"], gpu["BATCH_SIZE"], gpu["LATENT_DIM"]) == (0.5, 128, 100)

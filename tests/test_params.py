@@ -49,3 +49,41 @@ def test_seed_and_quick_are_required():
         params.validate({"SEED": 0}, SEED=Int(), QUICK=Bool())
     with pytest.raises(ValueError, match="UPPER_CASE"):
         params.validate(ns(lr=1), SEED=Int(), QUICK=Bool(), lr=Float())
+
+
+PRESETS = {
+    "laptop": {"NUM_STEPS": 3000, "LR": 2e-3, "DATA": "bundled"},
+    "gpu": {"NUM_STEPS": 10_000, "LR": 2e-4, "DATA": "full"},
+}
+
+
+def test_preset_sets_the_parameters_still_at_their_defaults(capsys):
+    space = ns(NUM_STEPS=3000, LR=2e-3, DATA="bundled")
+    assert params.apply_preset(space, "gpu", PRESETS) == PRESETS["gpu"]
+    assert {k: space[k] for k in PRESETS["gpu"]} == PRESETS["gpu"]
+    assert "NUM_STEPS = 10000" in capsys.readouterr().out
+
+
+def test_preset_keeps_what_the_user_changed(capsys):
+    space = ns(NUM_STEPS=500, LR=2e-3, DATA="bundled")
+    changed = params.apply_preset(space, "gpu", PRESETS)
+    assert space["NUM_STEPS"] == 500 and "NUM_STEPS" not in changed
+    assert space["LR"] == 2e-4 and space["DATA"] == "full"
+    assert "kept, as you changed them from the defaults: NUM_STEPS = 500" in (
+        capsys.readouterr().out)
+    # 3000.0 is not the int default 3000: a changed type counts as changed
+    space = ns(NUM_STEPS=3000.0, LR=2e-3, DATA="bundled")
+    params.apply_preset(space, "gpu", PRESETS)
+    assert space["NUM_STEPS"] == 3000.0
+
+
+def test_base_preset_changes_nothing_and_bad_names_raise():
+    space = ns(NUM_STEPS=500, LR=2e-3, DATA="bundled")
+    assert params.apply_preset(space, "laptop", PRESETS) == {}
+    assert space["NUM_STEPS"] == 500
+    with pytest.raises(ParameterError, match="PRESET must be one of 'laptop', 'gpu'"):
+        params.apply_preset(space, "tpu", PRESETS)
+    with pytest.raises(ParameterError, match="LR is not defined"):
+        params.apply_preset(ns(NUM_STEPS=3000, DATA="bundled"), "gpu", PRESETS)
+    with pytest.raises(ValueError, match="lacks"):
+        params.apply_preset(space, "gpu", {"laptop": {}, "gpu": {"LR": 1.0}})
