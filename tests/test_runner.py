@@ -116,3 +116,27 @@ def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path):
     table = (tmp_path / "sweep.md").read_text()
     assert table.splitlines()[0].startswith("| STEP_SIZE | status | seconds |")
     assert len(table.splitlines()) == 4
+
+
+def test_sweep_one_at_a_time_varies_each_parameter_alone(tmp_path):
+    proc = run_cli(
+        "sweep", "01", "-g", "STEP_SIZE", "0.5", "-g", "SEED", "1",
+        "-p", "QUICK", "true", "-p", "STEP_SIZE", "0.1", "--one-at-a-time",
+        "--out", str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads((tmp_path / "report.json").read_text())["notebooks"]
+    assert [r["change"] for r in runs] == [
+        "defaults", "STEP_SIZE = 0.5", "SEED = 1"]
+    assert [r["parameters"] for r in runs] == [
+        {"QUICK": True, "STEP_SIZE": 0.1},
+        {"QUICK": True, "STEP_SIZE": 0.5},
+        {"QUICK": True, "STEP_SIZE": 0.1, "SEED": 1},
+    ]
+    # 60 steps at h: the radius is (1 + h^2)^30, h fixed at 0.1 unless varied
+    radii = [r["metrics"]["bilinear_radius_simultaneous"] for r in runs]
+    assert [round(r, 6) for r in radii] == [round(1.01**30, 6), round(1.25**30, 6),
+                                            round(1.01**30, 6)]
+    lines = (tmp_path / "sweep.md").read_text().splitlines()
+    assert lines[0].startswith("| change | status | seconds |") and len(lines) == 5
+    assert lines[3].startswith("| STEP_SIZE = 0.5 | ok |")

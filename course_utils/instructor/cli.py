@@ -2,6 +2,7 @@
 
 python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
 python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
+                              [--one-at-a-time]
 python -m course_utils release [--out DIR]
 python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
 python -m course_utils refresh NOTEBOOK...
@@ -86,7 +87,12 @@ def cmd_sweep(args) -> int:
     out = Path(args.out)
     try:
         report = run_sweep(
-            args.notebook, grid, fixed, out, cell_timeout=args.cell_timeout
+            args.notebook,
+            grid,
+            fixed,
+            out,
+            cell_timeout=args.cell_timeout,
+            one_at_a_time=args.one_at_a_time,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -216,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar=("NAME", "VALUE"),
         help="a parameter fixed for every run",
+    )
+    sweep.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="run the defaults, then each value of each grid parameter alone",
     )
     sweep.add_argument("--out", default=str(BUILD_DIR / "sweep"))
     sweep.add_argument("--cell-timeout", type=int, default=1800)

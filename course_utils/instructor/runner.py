@@ -199,21 +199,29 @@ def run_sweep(
     *,
     log=print,
     cell_timeout: int | None = 1800,
+    one_at_a_time: bool = False,
 ) -> dict:
     """Run one notebook over the product of ``grid`` (name -> list of values).
 
+    With ``one_at_a_time`` the runs are the notebook's defaults (with ``fixed``)
+    and then each value of each grid parameter alone, the others at their
+    defaults: an ablation around the defaults instead of the full product.
     Every run is a row of ``report.json``; ``sweep.md`` tabulates the grid's
     parameters against every recorded metric.
     """
     import itertools
 
     names = list(grid)
-    combos = list(itertools.product(*(grid[n] for n in names)))
+    if one_at_a_time:
+        runs = [{}] + [{n: v} for n in names for v in grid[n]]
+    else:
+        runs = [dict(zip(names, values))
+                for values in itertools.product(*(grid[n] for n in names))]
     report = {"notebooks": []}
-    for i, values in enumerate(combos, 1):
+    for i, changes in enumerate(runs, 1):
         parameters = dict(fixed)
-        parameters.update(zip(names, values))
-        log(f"run {i}/{len(combos)}", flush=True)
+        parameters.update(changes)
+        log(f"run {i}/{len(runs)}", flush=True)
         run_notebooks(
             [name],
             parameters,
@@ -223,16 +231,26 @@ def run_sweep(
             suffix=f"__run{i:03d}",
             report=report,
         )
-    write_sweep_table(report, names, Path(out_dir))
+        report["notebooks"][-1]["change"] = (
+            ", ".join(f"{n} = {_fmt(v)}" for n, v in changes.items()) or "defaults"
+        )
+    write_report(report, Path(out_dir))  # again, with each run's change
+    write_sweep_table(report, names, Path(out_dir), one_at_a_time=one_at_a_time)
     return report
 
 
-def write_sweep_table(report: dict, names: list, out_dir: Path) -> None:
+def write_sweep_table(
+    report: dict, names: list, out_dir: Path, *, one_at_a_time: bool = False
+) -> None:
     metric_names = sorted({m for e in report["notebooks"] for m in e["metrics"]})
-    header = names + ["status", "seconds"] + metric_names
+    keys = ["change"] if one_at_a_time else names
+    header = keys + ["status", "seconds"] + metric_names
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for e in report["notebooks"]:
-        row = [_fmt(e["parameters"].get(n)) for n in names]
+        if one_at_a_time:
+            row = [e.get("change", "")]
+        else:
+            row = [_fmt(e["parameters"].get(n)) for n in names]
         row += [e["status"], _fmt(e["seconds"])]
         row += [_fmt(e["metrics"].get(m, "-")) for m in metric_names]
         lines.append("| " + " | ".join(row) + " |")
