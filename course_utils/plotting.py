@@ -248,6 +248,7 @@ __all__ += [
     "plot_training_frames",
     "animate_training",
     "offline_jshtml",
+    "draw_noise_mapping",
 ]
 
 _DENSITY_STYLES = ({"color": "black", "ls": ":"}, {"color": "tab:green"})
@@ -311,6 +312,32 @@ def plot_densities(
     if legend and len(handles) > 1:
         ax.legend(handles=handles, loc=legend_loc, fontsize=8)
     return fig
+
+
+def draw_noise_mapping(ax, generator, num_lines: int = 16, depth: float = 0.3):
+    """Arrows from noise z on a line below the x axis to the points x = G(z).
+
+    ``generator`` maps a float64 tensor of z in (0, 1) to x (for a Gaussian
+    generator, ``toy.Gaussian.quantile``: uniform noise pushed through the
+    inverse cdf). The z line spans the plot's width at ``depth`` times the
+    height of the density axis below 0; the arrows bunch where G piles up its
+    mass. Draw the densities first (``plot_densities``). Returns ``ax``.
+    Introduced in 02_optimal_discriminator.
+    """
+    if num_lines < 2:
+        raise ValueError(f"num_lines must be at least 2, got {num_lines}")
+    top = ax.get_ylim()[1]
+    left, right = ax.get_xlim()
+    z = torch.linspace(0.03, 0.97, num_lines, dtype=torch.float64)
+    x_of_z = _to_numpy(generator(z))
+    z_line = left + (right - left) * (0.05 + 0.9 * z.numpy())
+    for zi, xi in zip(z_line, x_of_z):
+        ax.annotate("", xy=(xi, 0), xytext=(zi, -depth * top),
+                    arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.6})
+    ax.set_ylim(-(depth + 0.02) * top, top)
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= top])
+    ax.set_xlim(left, right)
+    return ax
 
 
 def decision_surface(

@@ -131,6 +131,17 @@ class Gaussian(_Density1D):
         u = (_as_float64(x) - self.mean) / (self.std * math.sqrt(2.0))
         return 0.5 * (1.0 + torch.erf(u))
 
+    def quantile(self, u) -> torch.Tensor:
+        """The inverse of ``cdf``: the x with cdf(x) = u, for u in (0, 1).
+
+        ``quantile(z)`` with z ~ U(0, 1) samples the density, so it is the
+        generator that maps uniform noise to this Gaussian (02's mapping plots).
+        """
+        u = _as_float64(u)
+        if ((u <= 0) | (u >= 1)).any():
+            raise ValueError("quantile takes u strictly between 0 and 1")
+        return self.mean + self.std * math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)
+
     def bounds(self, width: float = 12.0) -> tuple[float, float]:
         return self.mean - width * self.std, self.mean + width * self.std
 

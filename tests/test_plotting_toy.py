@@ -133,3 +133,30 @@ def test_existing_helpers_are_still_exported():
                  "decision_surface", "plot_decision_surface", "plot_training_frames",
                  "animate_training"):
         assert name in plotting.__all__ and hasattr(plotting, name)
+
+
+def test_draw_noise_mapping_points_each_arrow_at_its_quantile():
+    g = toy.Gaussian(0.5, 0.9)
+    x = torch.linspace(-4, 4, 201, dtype=torch.float64)
+    fig = plotting.plot_densities(x, {"p_g": g.pdf(x)})
+    ax = fig.axes[0]
+    top = ax.get_ylim()[1]
+    assert plotting.draw_noise_mapping(ax, g.quantile, num_lines=5) is ax
+    arrows = [c for c in ax.get_children() if isinstance(c, matplotlib.text.Annotation)]
+    assert len(arrows) == 5
+    ends = [a.xy[0] for a in arrows]
+    z = torch.linspace(0.03, 0.97, 5, dtype=torch.float64)
+    assert ends == pytest.approx(g.quantile(z).tolist())
+    assert all(a.xy[1] == 0 and a.xyann[1] == pytest.approx(-0.3 * top) for a in arrows)
+    assert ax.get_ylim()[0] < -0.3 * top and all(t >= 0 for t in ax.get_yticks())
+    with pytest.raises(ValueError, match="num_lines"):
+        plotting.draw_noise_mapping(ax, g.quantile, num_lines=1)
+
+
+def test_gaussian_quantile_inverts_the_cdf():
+    g = toy.Gaussian(-1.0, 2.5)
+    u = torch.tensor([1e-6, 0.025, 0.5, 0.8, 1 - 1e-6], dtype=torch.float64)
+    assert torch.allclose(g.cdf(g.quantile(u)), u, atol=1e-12)
+    assert g.quantile(torch.tensor(0.975)).item() == pytest.approx(-1 + 2.5 * 1.959964)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        g.quantile(torch.tensor([0.0, 0.5]))
