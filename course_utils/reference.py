@@ -28,6 +28,8 @@ __all__ = [
     "upsampling_block",
     "dcgan_conv_init",
     "spherical_interpolation",
+    "w1_of_translation",
+    "line_squared_length",
 ]
 
 
@@ -108,3 +110,15 @@ def spherical_interpolation(z0, z1, t):
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
         omega
     )
+
+
+def w1_of_translation(shift):
+    """Exercise 3.3: W1(P, P + v) = |v|: moving every point by v costs |v|, and
+    no coupling costs less, as E||X - Y|| >= ||E[X - Y]||."""
+    return float(torch.as_tensor(shift, dtype=torch.float64).norm())
+
+
+def line_squared_length(d, t):
+    """Exercise 6.5: E|(1 - t) z0 + t z1|^2 = d ((1 - t)^2 + t^2) for independent
+    standard Gaussian codes in d dimensions."""
+    return d * ((1 - t) ** 2 + t * t)

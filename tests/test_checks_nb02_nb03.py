@@ -28,7 +28,7 @@ def _fails(exercise_id, answer, match=None):
 
 
 def test_all_checkers_registered():
-    assert {"2.1", "2.2", "2.3", "3.1", "3.2"} <= set(checks.registered())
+    assert {"2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3"} <= set(checks.registered())
 
 
 # -- 2.1 ---------------------------------------------------------------------
@@ -329,3 +329,34 @@ def test_checks_do_not_touch_the_global_random_stream():
         checks.check("3.1", d_step_solution)
         checks.check("2.2", jsd_solution)
     assert torch.equal(torch.rand(3), expected)
+
+
+# -- 3.3 ---------------------------------------------------------------------
+
+
+w1_of_shift_solution = solution("03_point_cloud_gan", "3.3")
+
+
+def test_3_3_solution_and_a_tensor_answer_pass():
+    _passes("3.3", w1_of_shift_solution)
+    _passes("3.3", lambda v: v.norm())  # a 0-d tensor is a number too
+    _passes("3.3", lambda v: math.sqrt(v[0] ** 2 + v[1] ** 2))
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda v: v.abs().sum(), "distance along a grid"),  # L1
+        (lambda v: (v**2).sum(), "squared length"),  # the W2^2 cost
+        (lambda v: v.abs().max(), "larger coordinate"),
+        (lambda v: v.abs().mean(), "averaging the two coordinates"),
+        (lambda v: v.sum(), "signed coordinates"),
+        (lambda v: 0.0, "every point of the moved copy"),  # "same shape"
+        (lambda v: v.norm() / 2, "factor 1/2"),
+        (lambda v: v.norm() ** 2 / 2, "lower bound"),  # unknown: the generic hint
+        (lambda v: v.abs(), "number"),  # a vector, not a number
+        (lambda v: float(v.norm()) + 1e-3, "for v = "),
+    ],
+)
+def test_3_3_wrong_answers_fail(wrong, match):
+    _fails("3.3", wrong, match)

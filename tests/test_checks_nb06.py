@@ -21,11 +21,15 @@ discriminator_loss = solution("06_dcgan", "6.3")
 slerp = solution("06_dcgan", "6.4")
 
 
+line_squared_length = solution("06_dcgan", "6.5")
+
+
 SOLUTIONS = {
     "6.1": generator_block,
     "6.2": dcgan_init,
     "6.3": discriminator_loss,
     "6.4": slerp,
+    "6.5": line_squared_length,
 }
 
 
@@ -140,6 +144,17 @@ WRONG = {
         lambda z0, z1, t: slerp(z0 / z0.norm(), z1 / z1.norm(), t),  # loses the norms
         _slerp_naive,  # NaN when z0 = z1
     ],
+    "6.5": [
+        lambda d, t: float(d),  # the end points' length all along the line
+        lambda d, t: (d * ((1 - t) ** 2 + t**2)) ** 0.5,  # the length, not squared
+        lambda d, t: (1 - t) ** 2 + t**2,  # one coordinate
+        lambda d, t: d * (1 - 2 * t),  # sign errors
+        lambda d, t: d * (1 - 2 * t + t**2),  # one t^2 only
+        lambda d, t: d / 2,  # the midpoint for every t
+        lambda d, t: 2 * d * t * (1 - t),  # the cross term kept, the squares lost
+        lambda d, t: d * ((1 - t) + t),  # weights not squared
+        lambda d, t: torch.tensor([d * ((1 - t) ** 2 + t**2)] * 2),  # two numbers
+    ],
 }
 
 
@@ -182,6 +197,15 @@ def test_checks_leave_the_global_random_state_alone():
         ("6.2", _init_uniform_same_std, "normal shape"),
         ("6.2", _init_everything_with_weights, "leave every other module alone"),
         ("6.4", _slerp_naive, "Omega is 0"),
+        ("6.5", lambda d, t: float(d), "end points only"),
+        ("6.5", lambda d, t: (d * ((1 - t) ** 2 + t**2)) ** 0.5, "squared length"),
+        ("6.5", lambda d, t: (1 - t) ** 2 + t**2, "d coordinates"),
+        ("6.5", lambda d, t: d * (1 - 2 * t), "check the signs"),
+        ("6.5", lambda d, t: d * (1 - 2 * t + t**2), "appears twice"),
+        ("6.5", lambda d, t: d / 2, "midpoint t = 1/2 only"),
+        ("6.5", lambda d, t: 2 * d * t * (1 - t), "cross term"),
+        ("6.5", lambda d, t: d * ((1 - t) + t), "end points only"),
+        ("6.5", lambda d, t: d * ((1 - t) ** 2 + t**2) + 1, "Expand"),
     ],
 )
 def test_new_wrong_answers_get_their_own_hint(exercise_id, answer, hint):

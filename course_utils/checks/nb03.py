@@ -4,6 +4,8 @@ Exercise 3.1: ``d_step(net_G, net_D, opt_D, X, Z)`` makes one discriminator
 update and returns ``loss_D``.
 Exercise 3.2: ``g_step(net_G, net_D, opt_G, Z)`` makes one generator update and
 returns ``loss_G``.
+Exercise 3.3: ``w1_of_shift(shift)`` returns W1 between a distribution and its
+copy moved by the vector ``shift`` (a derivation; see the class below).
 
 ``net_D`` returns a logit t, with D(x) = sigmoid(t) (the course's convention: the
 sigmoid lives inside the loss, computed with softplus). One case has logits
@@ -14,6 +16,8 @@ size of the gradient (a mean, not a sum) matters.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -27,6 +31,7 @@ from course_utils.checks._core import (
     as_float,
     call_student,
     exercise,
+    known_mistake,
     plain_float,
 )
 
@@ -239,3 +244,64 @@ class GeneratorStep(_StepChecker):
                 "not. Call opt_G.zero_grad() before loss_G.backward() (old gradients "
                 "add up otherwise), then opt_G.step() once."
             )
+
+
+# -- 3.3 ---------------------------------------------------------------------
+
+
+@exercise("3.3", "W1 between a distribution and its copy moved by v is |v|, for 7 "
+          "shifts.", gives_away=("w1_of_translation",))
+class ShiftDistance(Checker):
+    """``w1_of_shift(shift)``: W1(P, P + v) for a shift v of shape (2,).
+
+    A derivation: the coupling x -> x + v costs |v|, and no coupling costs less,
+    since E||X - Y|| >= ||E[X - Y]|| = |v| (Jensen). So W1 = |v|, the Euclidean
+    norm, for every distribution P with a mean.
+    """
+
+    def cases(self, rng):
+        shifts = [rng.normal(0.0, scale, 2) for scale in (0.05, 0.5, 3.0)]
+        shifts += [np.array([3.0, -4.0]), np.array([0.0, -0.2]),
+                   np.array([-0.7, 0.7]), np.array([0.0, 0.0])]
+        return [{"shift": [float(a) for a in v]} for v in shifts]
+
+    def run(self, fn, case):
+        shift = torch.tensor(case["shift"], dtype=torch.float64)
+        return plain_float("3.3", call_student("3.3", fn, shift), "W1")
+
+    def verify(self, case, result):
+        a, b = case["shift"]
+        got = as_float("3.3", result, "W1")
+        expected = math.hypot(a, b)
+        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+            return
+        v = f"v = ({a:.3g}, {b:.3g})"
+        if expected == 0:
+            raise ExerciseFailed(
+                f"Exercise 3.3: for v = (0, 0) you returned {got:.6g}: a copy that "
+                "does not move is the same distribution, at distance 0.")
+        wrong = [
+            (0.0, "W1 compares where the mass is, not only its shape: every point of "
+             "the moved copy is |v| away from where it started."),
+            (abs(a) + abs(b), "that is |v_1| + |v_2|, the distance along a grid. "
+             "Mass travels in straight lines and W1 here uses the Euclidean "
+             "distance ||x - y||."),
+            (a * a + b * b, "that is the squared length of v (the cost of W2 "
+             "squared). W1 averages the distance itself, not its square."),
+            (max(abs(a), abs(b)), "that is the larger coordinate's move only; the "
+             "points move by the whole vector v."),
+            ((abs(a) + abs(b)) / 2, "averaging the two coordinates' moves is not a "
+             "distance in the plane."),
+            (a + b, "a sum of signed coordinates can even be negative; W1 is an "
+             "average of lengths."),
+            (math.hypot(a, b) / 2, "the factor 1/2 does not belong: each point "
+             "moves the whole way."),
+        ]
+        hint = known_mistake(got, wrong, 1e-6)
+        if hint:
+            raise ExerciseFailed(f"Exercise 3.3: for {v}, {hint}")
+        raise ExerciseFailed(
+            f"Exercise 3.3: for {v} you returned {got:.6g}. Find a coupling that "
+            "costs little (where should each point x go?), then a lower bound that "
+            "every coupling obeys: compare E||X - Y|| with ||E[X - Y]||."
+        )

@@ -1,4 +1,10 @@
-"""Checkers for 06_dcgan."""
+"""Checkers for 06_dcgan.
+
+Exercises 6.1 to 6.4 build pieces the notebook then uses (a generator block, the
+DCGAN initialisation, the discriminator's loss, spherical interpolation); 6.5 is
+a derivation: the expected squared length of a code on the straight line between
+two independent Gaussian codes.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from course_utils.checks._core import (
     to_plain,
     call_student,
     exercise,
+    known_mistake,
     plain_float,
     plain_tensor,
     require_close,
@@ -369,3 +376,63 @@ class Slerp(Checker):
                 )
             require_close("6.4", got, _reference_slerp(z0, z1, t),
                           what=f"slerp at t = {t}", atol=1e-4, rtol=1e-4, hint=hint)
+
+
+# -- 6.5 ---------------------------------------------------------------------
+
+
+@exercise("6.5", "E|z_t|^2 on the line between two independent codes is "
+          "d((1 - t)^2 + t^2), for 7 pairs (d, t).",
+          gives_away=("line_squared_length",))
+class LineSquaredLength(Checker):
+    """``line_squared_length(d, t)``: the expected squared length of
+    z_t = (1 - t) z0 + t z1 for independent z0, z1 ~ N(0, I_d).
+
+    A derivation: each coordinate of z_t is a sum of two independent Gaussians
+    with variances (1 - t)^2 and t^2, so E|z_t|^2 = d ((1 - t)^2 + t^2).
+    """
+
+    def cases(self, rng):
+        pairs = [(32, 0.5), (100, 0.0), (64, 1.0), (2, 0.25)]
+        pairs += [(int(rng.integers(3, 500)), float(rng.uniform(0.05, 0.95)))
+                  for _ in range(3)]
+        return [{"d": d, "t": t} for d, t in pairs]
+
+    def run(self, fn, case):
+        return plain_float("6.5", call_student("6.5", fn, int(case["d"]),
+                                               float(case["t"])), "E|z_t|^2")
+
+    def verify(self, case, result):
+        d, t = int(case["d"]), float(case["t"])
+        got = as_float("6.5", result, "E|z_t|^2")
+        expected = d * ((1 - t) ** 2 + t * t)
+        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+            return
+        where = f"for d = {d}, t = {t:.3g}"
+        inside = 0 < t < 1
+        wrong = [
+            (d if inside else None, "that is the squared length at the end points "
+             "only. In between, z_t is a weighted sum of two independent codes: add "
+             "the variances of the two terms, (1 - t)^2 and t^2."),
+            (math.sqrt(expected), "that is about the length itself; the exercise "
+             "asks for the expected squared length E|z_t|^2."),
+            ((1 - t) ** 2 + t * t, "that is one coordinate's variance: a code has d "
+             "coordinates, each contributing that much."),
+            (d * (1 - 2 * t), "check the signs: (1 - t)^2 + t^2 = 1 - 2t + 2t^2 "
+             "(both squares are positive)."),
+            (d * (1 - 2 * t + t * t), "the t^2 term appears twice: once from "
+             "(1 - t)^2 and once from the second code."),
+            (d / 2 if abs(t - 0.5) > 1e-9 else None, "d / 2 is the value at the "
+             "midpoint t = 1/2 only; write it for every t."),
+            (2 * d * t * (1 - t), "that is the cross term "
+             "2 t (1 - t) z0.z1 with z0.z1 replaced by d; for independent codes "
+             "E[z0.z1] = 0, and the squared terms remain."),
+        ]
+        hint = known_mistake(got, wrong, 1e-6)
+        if hint:
+            raise ExerciseFailed(f"Exercise 6.5: {where}, {hint}")
+        raise ExerciseFailed(
+            f"Exercise 6.5: {where} you returned {got:.6g}. Expand |(1 - t) z0 + "
+            "t z1|^2 into three terms and take the expectation of each: E|z|^2 = d "
+            "for a standard Gaussian code, and E[z0.z1] = 0 for independent ones."
+        )
