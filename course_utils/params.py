@@ -140,17 +140,30 @@ def validate(namespace: dict, **spec) -> dict:
     return values
 
 
-def apply_preset(namespace: dict, preset: str, presets: dict, base: str = "laptop") -> dict:
+def _same_setting(a: Any, b: Any) -> bool:
+    """Equal as parameter values: 0 and 0.0 are, True and 1 are not."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return type(a) is type(b) and a == b or (
+        isinstance(a, numbers.Real) and isinstance(b, numbers.Real) and a == b
+    )
+
+
+def apply_preset(
+    namespace: dict, preset: str, presets: dict, base: str = "laptop"
+) -> dict:
     """Switch a group of parameters at once (introduced in 06_dcgan).
 
     ``presets`` maps each preset's name to ``{NAME: value}``; ``presets[base]``
     holds the defaults of the notebook's parameters cell. For another preset,
     every parameter still at its ``base`` value takes the preset's value; one
-    that was changed (in the cell, or with ``-p``) keeps the changed value, so
-    ``PRESET = "gpu"`` with ``NUM_STEPS = 500`` trains 500 steps. Prints what it
-    set and what it kept, and returns ``{NAME: value}`` of what it set.
+    set to another value (in the cell, or with ``-p``) keeps it, so
+    ``PRESET = "gpu"`` with ``NUM_STEPS = 500`` trains 500 steps. A parameter set
+    to its ``base`` value cannot be told from one left alone, so the preset
+    replaces it too. Prints what it set and what it kept, and returns
+    ``{NAME: value}`` of what it set.
     """
-    if preset not in presets:
+    if not isinstance(preset, str) or preset not in presets:
         allowed = ", ".join(repr(name) for name in presets)
         raise ParameterError(f"PRESET must be one of {allowed}, {_got(preset)}")
     if base not in presets:
@@ -165,13 +178,12 @@ def apply_preset(namespace: dict, preset: str, presets: dict, base: str = "lapto
     for name, value in presets[preset].items():
         if name not in namespace:
             raise ParameterError(f"parameter {name} is not defined in the notebook")
-        current = namespace[name]
-        if type(current) is type(defaults[name]) and current == defaults[name]:
+        if _same_setting(namespace[name], defaults[name]):
             namespace[name] = changed[name] = value
         else:
-            kept[name] = current
-    print(f"PRESET = {preset!r} set " + ", ".join(
-        f"{name} = {value!r}" for name, value in changed.items()))
+            kept[name] = namespace[name]
+    listed = ", ".join(f"{name} = {value!r}" for name, value in changed.items())
+    print(f"PRESET = {preset!r} set {listed or 'nothing'}")
     if kept:
         print("kept, as you changed them from the defaults: " + ", ".join(
             f"{name} = {value!r}" for name, value in kept.items()))

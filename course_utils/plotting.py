@@ -319,9 +319,10 @@ def draw_noise_mapping(ax, generator, num_lines: int = 16, depth: float = 0.3):
 
     ``generator`` maps a float64 tensor of z in (0, 1) to x (for a Gaussian
     generator, ``toy.Gaussian.quantile``: uniform noise pushed through the
-    inverse cdf). The z line spans the plot's width at ``depth`` times the
-    height of the density axis below 0; the arrows bunch where G piles up its
-    mass. Draw the densities first (``plot_densities``). Returns ``ax``.
+    inverse cdf). The z line runs across the middle 90 % of the plot's width,
+    ``depth`` times the height of the density axis below 0; the arrows bunch
+    where G piles up its mass. Draw the densities first (``plot_densities``).
+    Returns ``ax``.
     Introduced in 02_optimal_discriminator.
     """
     if num_lines < 2:

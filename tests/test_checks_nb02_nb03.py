@@ -355,8 +355,15 @@ def test_3_3_solution_and_a_tensor_answer_pass():
         (lambda v: v.norm() / 2, "factor 1/2"),
         (lambda v: v.norm() ** 2 / 2, "lower bound"),  # unknown: the generic hint
         (lambda v: v.abs(), "number"),  # a vector, not a number
-        (lambda v: float(v.norm()) + 1e-3, "for v = "),
+        (lambda v: float(v.norm()) + 1e-3, "you returned"),
     ],
 )
 def test_3_3_wrong_answers_fail(wrong, match):
     _fails("3.3", wrong, match)
+
+
+def test_3_3_accepts_float32_and_numpy_answers():
+    import numpy as np
+
+    _passes("3.3", lambda v: v.float().norm())  # float32, off by about 1e-8
+    _passes("3.3", lambda v: np.float32(np.hypot(float(v[0]), float(v[1]))))

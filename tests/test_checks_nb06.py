@@ -211,3 +211,17 @@ def test_checks_leave_the_global_random_state_alone():
 def test_new_wrong_answers_get_their_own_hint(exercise_id, answer, hint):
     with pytest.raises(checks.ExerciseFailed, match=hint):
         checks.check(exercise_id, answer)
+
+
+def test_6_5_accepts_float32_numpy_and_int_answers():
+    import numpy as np
+
+    for answer in (
+        lambda d, t: torch.tensor(d * ((1 - t) ** 2 + t**2), dtype=torch.float32),
+        lambda d, t: np.float32(d * ((1 - t) ** 2 + t**2)),
+        lambda d, t: np.float64(d) * ((1 - t) ** 2 + t**2),
+    ):
+        checks.check("6.5", answer)
+    # an int is a number too, and fails where the answer is not whole
+    with pytest.raises(checks.ExerciseFailed, match="Exercise 6.5: for d = 2"):
+        checks.check("6.5", lambda d, t: int(d * ((1 - t) ** 2 + t**2)))

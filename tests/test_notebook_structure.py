@@ -108,7 +108,8 @@ def _presets(nb):
         if cell.cell_type != "code" or "PRESETS = " not in cell.source:
             continue
         for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "PRESETS":
+            target = ast.unparse(node.targets[0]) if isinstance(node, ast.Assign) else ""
+            if target == "PRESETS":
                 return eval(compile(ast.Expression(node.value), "PRESETS", "eval"),
                             {"__builtins__": {}, "dict": dict})
     return None

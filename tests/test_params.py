@@ -71,10 +71,14 @@ def test_preset_keeps_what_the_user_changed(capsys):
     assert space["LR"] == 2e-4 and space["DATA"] == "full"
     assert "kept, as you changed them from the defaults: NUM_STEPS = 500" in (
         capsys.readouterr().out)
-    # 3000.0 is not the int default 3000: a changed type counts as changed
-    space = ns(NUM_STEPS=3000.0, LR=2e-3, DATA="bundled")
-    params.apply_preset(space, "gpu", PRESETS)
-    assert space["NUM_STEPS"] == 3000.0
+    # 3000.0 and 0.002 are the defaults 3000 and 2e-3 written otherwise
+    space = ns(NUM_STEPS=3000.0, LR=0.002, DATA="bundled")
+    assert params.apply_preset(space, "gpu", PRESETS) == PRESETS["gpu"]
+    # True is not the int 1, nor 1 the bool True
+    flags = {"laptop": {"N": 1, "FLAG": True}, "gpu": {"N": 2, "FLAG": False}}
+    space = ns(N=True, FLAG=1)
+    assert params.apply_preset(space, "gpu", flags) == {}
+    assert space["N"] is True and space["FLAG"] == 1
 
 
 def test_base_preset_changes_nothing_and_bad_names_raise():
@@ -83,6 +87,8 @@ def test_base_preset_changes_nothing_and_bad_names_raise():
     assert space["NUM_STEPS"] == 500
     with pytest.raises(ParameterError, match="PRESET must be one of 'laptop', 'gpu'"):
         params.apply_preset(space, "tpu", PRESETS)
+    with pytest.raises(ParameterError, match="got list"):
+        params.apply_preset(space, ["gpu"], PRESETS)
     with pytest.raises(ParameterError, match="LR is not defined"):
         params.apply_preset(ns(NUM_STEPS=3000, DATA="bundled"), "gpu", PRESETS)
     with pytest.raises(ValueError, match="lacks"):

@@ -127,7 +127,7 @@ def test_sweep_one_at_a_time_varies_each_parameter_alone(tmp_path):
     assert proc.returncode == 0, proc.stderr
     runs = json.loads((tmp_path / "report.json").read_text())["notebooks"]
     assert [r["change"] for r in runs] == [
-        "defaults", "STEP_SIZE = 0.5", "SEED = 1"]
+        "none", "STEP_SIZE = 0.5", "SEED = 1"]
     assert [r["parameters"] for r in runs] == [
         {"QUICK": True, "STEP_SIZE": 0.1},
         {"QUICK": True, "STEP_SIZE": 0.5},

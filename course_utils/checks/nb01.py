@@ -201,8 +201,8 @@ class AlternatingStep(_Step):
 # -- 1.5 ---------------------------------------------------------------------
 
 
-@exercise("1.5", "the extragradient step multiplies the distance to (0, 0) by "
-          "sqrt(1 - h^2 + h^4), for 6 step sizes.",
+@exercise("1.5", "the extragradient factor matches for 6 step sizes, h = 1 among "
+          "them.",
           gives_away=("extragradient_contraction",))
 class ExtragradientFactor(Checker):
     def cases(self, rng):
@@ -217,7 +217,7 @@ class ExtragradientFactor(Checker):
         h = float(case["h"])
         got = as_float("1.5", result, "the factor")
         expected = math.sqrt(1 - h * h + h**4)
-        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+        if abs(got - expected) <= 1e-6 * max(1.0, expected):  # float32 is fine
             return
         wrong = [
             (math.sqrt(1 + h * h), "sqrt(1 + h^2) is the factor of the simultaneous "

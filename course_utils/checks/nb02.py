@@ -269,8 +269,8 @@ class ValueFunction(Checker):
 # -- 2.4 ---------------------------------------------------------------------
 
 
-@exercise("2.4", "D*_pi(x) = pi p_data / (pi p_data + (1 - pi) p_g) for four priors "
-          "pi, including 1/2.", gives_away=("optimal_discriminator_with_prior",))
+@exercise("2.4", "D* with a prior pi matches on a grid of x for four priors pi, "
+          "1/2 among them.", gives_away=("optimal_discriminator_with_prior",))
 class OptimalDiscriminatorPrior(Checker):
     def cases(self, rng):
         return [

@@ -249,8 +249,7 @@ class GeneratorStep(_StepChecker):
 # -- 3.3 ---------------------------------------------------------------------
 
 
-@exercise("3.3", "W1 between a distribution and its copy moved by v is |v|, for 7 "
-          "shifts.", gives_away=("w1_of_translation",))
+@exercise("3.3", "W1(P, P + v) matches for 7 shifts v, (0, 0) among them.", gives_away=("w1_of_translation",))
 class ShiftDistance(Checker):
     """``w1_of_shift(shift)``: W1(P, P + v) for a shift v of shape (2,).
 
@@ -273,7 +272,7 @@ class ShiftDistance(Checker):
         a, b = case["shift"]
         got = as_float("3.3", result, "W1")
         expected = math.hypot(a, b)
-        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+        if abs(got - expected) <= 1e-6 * max(1.0, expected):  # float32 is fine
             return
         v = f"v = ({a:.3g}, {b:.3g})"
         if expected == 0:

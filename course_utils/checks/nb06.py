@@ -381,8 +381,8 @@ class Slerp(Checker):
 # -- 6.5 ---------------------------------------------------------------------
 
 
-@exercise("6.5", "E|z_t|^2 on the line between two independent codes is "
-          "d((1 - t)^2 + t^2), for 7 pairs (d, t).",
+@exercise("6.5", "E|z_t|^2 matches for 7 pairs (d, t), t = 0 and t = 1 among "
+          "them.",
           gives_away=("line_squared_length",))
 class LineSquaredLength(Checker):
     """``line_squared_length(d, t)``: the expected squared length of
@@ -406,7 +406,7 @@ class LineSquaredLength(Checker):
         d, t = int(case["d"]), float(case["t"])
         got = as_float("6.5", result, "E|z_t|^2")
         expected = d * ((1 - t) ** 2 + t * t)
-        if abs(got - expected) <= 1e-9 * max(1.0, expected):
+        if abs(got - expected) <= 1e-6 * max(1.0, expected):  # float32 is fine
             return
         where = f"for d = {d}, t = {t:.3g}"
         inside = 0 < t < 1

@@ -148,7 +148,7 @@ class LeastSquaresLosses(Checker):
 # -- 7.2 ---------------------------------------------------------------------
 
 
-@exercise("7.2", "D*(x) = (b p_data + a p_g) / (p_data + p_g) for 4 codings.",
+@exercise("7.2", "the optimal least-squares discriminator matches for 4 codings.",
           gives_away=("optimal_discriminator",))
 class LeastSquaresOptimalD(Checker):
     def cases(self, rng):

@@ -203,9 +203,10 @@ def run_sweep(
 ) -> dict:
     """Run one notebook over the product of ``grid`` (name -> list of values).
 
-    With ``one_at_a_time`` the runs are the notebook's defaults (with ``fixed``)
-    and then each value of each grid parameter alone, the others at their
-    defaults: an ablation around the defaults instead of the full product.
+    With ``one_at_a_time`` the runs are the notebook's defaults (with ``fixed``),
+    labelled "none", and then each value of each grid parameter alone, the
+    others at their defaults: an ablation around the defaults instead of the
+    full product.
     Every run is a row of ``report.json``; ``sweep.md`` tabulates the grid's
     parameters against every recorded metric.
     """
@@ -232,7 +233,7 @@ def run_sweep(
             report=report,
         )
         report["notebooks"][-1]["change"] = (
-            ", ".join(f"{n} = {_fmt(v)}" for n, v in changes.items()) or "defaults"
+            ", ".join(f"{n} = {v!r}" for n, v in changes.items()) or "none"
         )
     write_report(report, Path(out_dir))  # again, with each run's change
     write_sweep_table(report, names, Path(out_dir), one_at_a_time=one_at_a_time)
