@@ -5,7 +5,8 @@ runs it (DCGAN initialisation, Adam 2e-3 / 5e-4 with betas (0, 0.99), the
 generator step reusing the discriminator step's fake batch, a moving average
 of G's weights with decay 0.998), for a few widths, batch sizes and thread
 counts, and prints images per second (real images seen by the discriminator
-per second of training). ``--plain`` times the loop without 06's options
+per second of training). ``--fresh-noise`` draws new noise for the generator
+step (06's ``REUSE_FAKE = False``). ``--plain`` times the loop without 06's options
 (fresh noise for the generator step, no average) for comparison. Each setting is timed ``--repeats``
 times after a short warm-up and the median is reported: on a shared machine
 single timings vary a lot.
@@ -29,7 +30,7 @@ from course_utils import data, models, train, utils
 
 def time_setting(
     width, batch_size, threads, latent_dim, steps, repeats, channels_last=False,
-    plain=False,
+    plain=False, fresh_noise=False,
 ):
     torch.set_num_threads(threads)
     X, _ = data.mnist("train")
@@ -51,7 +52,7 @@ def time_setting(
             opt_D=torch.optim.Adam(net_D.parameters(), lr=5e-4, betas=(0.0, 0.99)),
         )
         if not plain:
-            kw.update(reuse_fake=True, ema_decay=0.998)
+            kw.update(reuse_fake=not fresh_noise, ema_decay=0.998)
         train.train_gan(net_G, net_D, X, num_steps=5, **kw)  # warm-up
         start = time.perf_counter()
         train.train_gan(net_G, net_D, X, num_steps=steps, **kw)
@@ -94,6 +95,11 @@ def main(argv=None):
         "--plain", action="store_true",
         help="time the loop without 06's options (reuse_fake, moving average)",
     )
+    parser.add_argument(
+        "--fresh-noise", action="store_true",
+        help="06's options, but the generator step draws fresh noise (REUSE_FAKE = "
+        "False, Algorithm 1)",
+    )
     args = parser.parse_args(argv)
     print(
         f"{'format':>13} {'width':>5} {'batch':>5} {'threads':>7} {'images/s':>9}"
@@ -112,6 +118,7 @@ def main(argv=None):
                         args.repeats,
                         channels_last=fmt == "channels_last",
                         plain=args.plain,
+                        fresh_noise=args.fresh_noise,
                     )
                     runs = ", ".join(f"{r:.0f}" for r in rates)
                     label = f"{width[0]}/{width[1]}"
