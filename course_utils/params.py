@@ -144,9 +144,9 @@ def _same_setting(a: Any, b: Any) -> bool:
     """Equal as parameter values: 0 and 0.0 are, True and 1 are not."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    return type(a) is type(b) and a == b or (
-        isinstance(a, numbers.Real) and isinstance(b, numbers.Real) and a == b
-    )
+    if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 def apply_preset(

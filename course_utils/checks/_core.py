@@ -35,6 +35,7 @@ __all__ = [
     "private_rng",
     "require_close",
     "input_gradients",
+    "judge_derived",
 ]
 
 
@@ -406,6 +407,21 @@ def known_mistake(got: float, wrong, rtol: float) -> str | None:
         if value is not None and abs(got - value) <= rtol * max(1.0, abs(value)):
             return hint
     return None
+
+
+def judge_derived(exercise_id: str, got: float, expected: float, wrong, where: str,
+                  generic: str, rtol: float = 1e-6) -> None:
+    """Judge a derived number (verify side): pass within ``rtol`` (float32 answers
+    are fine), else fail with the hint of the first known mistake in ``wrong``
+    (see :func:`known_mistake`), else with ``generic`` after the returned value.
+    ``where`` names the case, for example "for h = 0.5"."""
+    if abs(got - expected) <= rtol * max(1.0, abs(expected)):
+        return
+    hint = known_mistake(got, wrong, rtol)
+    if hint:
+        raise ExerciseFailed(f"Exercise {exercise_id}: {where}, {hint}")
+    raise ExerciseFailed(
+        f"Exercise {exercise_id}: {where} you returned {got:.6g}. {generic}")
 
 
 def input_gradients(loss, inputs):
