@@ -11,7 +11,12 @@ checker's ``gives_away``).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
+import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 from course_utils.losses import d_loss_minimax, g_loss_nonsaturating
@@ -30,6 +35,21 @@ __all__ = [
     "spherical_interpolation",
     "w1_of_translation",
     "line_squared_length",
+    "gaussian_2d_mass_within",
+    "modes_and_hq",
+    "append_batch_spread",
+    "concat_one_hot",
+    "variational_info_bound",
+    "infogan_info_losses",
+    "matched_assignment_accuracy",
+    "least_squares_losses",
+    "least_squares_optimal_d",
+    "pearson_chi2_divergence",
+    "parallel_lines_distances",
+    "wasserstein_losses",
+    "interpolate_gradient_penalty",
+    "penalised_critic_gap",
+    "w1_by_sorting",
 ]
 
 
@@ -122,3 +142,121 @@ def line_squared_length(d, t):
     """Exercise 6.5: E|(1 - t) z0 + t z1|^2 = d ((1 - t)^2 + t^2) for independent
     standard Gaussian codes in d dimensions."""
     return d * ((1 - t) ** 2 + t * t)
+
+
+def gaussian_2d_mass_within(k):
+    """Exercise 4.1: P(|X - c| < k sigma) for X ~ N(c, sigma^2 I) in 2-D: the
+    distance over sigma is Rayleigh, so 1 - exp(-k^2 / 2). Introduced in
+    04_mode_collapse."""
+    return -math.expm1(-k * k / 2)
+
+
+def modes_and_hq(samples, centres, sigma):
+    """Exercise 4.2: (modes holding a sample within 3 sigma of their centre,
+    share of samples within 3 sigma of their nearest centre)."""
+    gaps = torch.cdist(samples.double(), centres.double())
+    nearest_gap, nearest = gaps.min(dim=1)
+    close = nearest_gap < 3 * sigma
+    return int(torch.unique(nearest[close]).numel()), float(close.double().mean())
+
+
+def append_batch_spread(h):
+    """Exercise 4.4: h with one more column, the mean over features of the
+    batch standard deviation (n - 1), the same in every row."""
+    column = h.std(dim=0).mean().reshape(1, 1).expand(h.shape[0], 1)
+    return torch.cat((h, column), dim=1)
+
+
+def concat_one_hot(x, y, num_classes):
+    """Exercise 5.1: the one-hot labels joined to x along dimension 1; for
+    images (N, C, H, W), as num_classes constant planes. Introduced in
+    05_conditional_and_infogan."""
+    planes = F.one_hot(y, num_classes).to(x.dtype)
+    if x.dim() == 4:
+        planes = planes[..., None, None].expand(-1, -1, *x.shape[2:])
+    return torch.cat((x, planes), dim=1)
+
+
+def variational_info_bound(joint, q):
+    """Exercise 5.2: E[log Q(c | x)] + H(c) for a joint table p(c, x) (rows c)
+    and Q(c | x) of the same shape, cells of zero probability skipped."""
+    used = joint > 0
+    p_c = joint.sum(dim=1)
+    p_c = p_c[p_c > 0]
+    return float((joint[used] * q[used].log()).sum() - (p_c * p_c.log()).sum())
+
+
+def infogan_info_losses(q, cat_codes, cont_codes):
+    """Exercise 5.3: (cross-entropy of the categorical code, Gaussian negative
+    log-likelihood of the continuous codes summed over codes, both batch means);
+    q holds the k logits, then m means, then m log standard deviations."""
+    m = cont_codes.shape[1]
+    k = q.shape[1] - 2 * m
+    mean, log_std = q[:, k:k + m], q[:, k + m:]
+    z = (cont_codes - mean) * torch.exp(-log_std)
+    nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
+    return F.cross_entropy(q[:, :k], cat_codes), nll.sum(dim=1).mean()
+
+
+def matched_assignment_accuracy(codes, labels, k):
+    """Exercise 5.4: the share of agreements under the one-to-one matching of
+    codes to labels that agrees most often (the Hungarian method)."""
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (np.asarray(codes), np.asarray(labels)), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / len(codes))
+
+
+def least_squares_losses(real_out, fake_out, a, b, c):
+    """Exercise 7.1: LSGAN's (loss of D, loss of G): D pulls real scores to b
+    and fake ones to a, G pulls fake scores to c; halves of batch means.
+    Introduced in 07_lsgan."""
+    loss_D = 0.5 * (real_out - b).pow(2).mean() + 0.5 * (fake_out - a).pow(2).mean()
+    return loss_D, 0.5 * (fake_out - c).pow(2).mean()
+
+
+def least_squares_optimal_d(p_data, p_g, a, b):
+    """Exercise 7.2: the D minimising LSGAN's loss at each x,
+    (b p_data + a p_g) / (p_data + p_g)."""
+    return (a * p_g + b * p_data) / (p_g + p_data)
+
+
+def pearson_chi2_divergence(p, q, x):
+    """Exercise 7.3: the integral of (p - q)^2 / q over the grid x (trapezoids)."""
+    return float(torch.trapezoid((p - q).pow(2) / q, x))
+
+
+def parallel_lines_distances(theta):
+    """Exercise 8.1: (W1, JS, TV) between the vertical segments at 0 and at
+    theta: (|theta|, log 2, 1), and zeros at theta = 0. Introduced in 08_wgan."""
+    if theta == 0:
+        return 0.0, 0.0, 0.0
+    return abs(theta), math.log(2.0), 1.0
+
+
+def wasserstein_losses(real_scores, fake_scores):
+    """Exercise 8.2: (critic's loss, generator's loss) of WGAN:
+    (mean f(fake) - mean f(real), -mean f(fake))."""
+    fake_mean = fake_scores.mean()
+    return fake_mean - real_scores.mean(), -fake_mean
+
+
+def interpolate_gradient_penalty(critic, real, fake, eps):
+    """Exercise 8.3: mean (|grad f(x_hat)| - 1)^2 at x_hat = eps real +
+    (1 - eps) fake, inputs detached, the graph kept for the critic's step."""
+    x_hat = torch.lerp(fake.detach(), real.detach(), eps).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return (grad.flatten(start_dim=1).norm(dim=1) - 1).pow(2).mean()
+
+
+def penalised_critic_gap(w, lam):
+    """Exercise 8.4: the gap a penalised linear critic reports: it maximises
+    s w - lam (s - 1)^2 over its slope s, at s = 1 + w / (2 lam), and reads the
+    gap s w."""
+    return w * (1 + w / (2 * lam))
+
+
+def w1_by_sorting(x, y):
+    """Exercise 8.5: W1 between two equal-size 1-D samples: the mean gap
+    between their sorted values."""
+    return float((x.sort().values - y.sort().values).abs().mean())

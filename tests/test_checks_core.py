@@ -214,7 +214,7 @@ def test_known_mistake_returns_the_first_matching_hint_and_skips_none():
 
 
 # ------------------------------------------------- the course's fallbacks
-from course_utils import losses, reference  # noqa: E402
+from course_utils import losses, reference, updates  # noqa: E402
 
 FALLBACKS = [
     ("1.1", "01_minimax_game", reference.mc_value_estimate),
@@ -228,7 +228,26 @@ FALLBACKS = [
     ("6.2", "06_dcgan", reference.dcgan_conv_init),
     ("6.3", "06_dcgan", losses.d_loss_minimax),
     ("6.4", "06_dcgan", reference.spherical_interpolation),
+    ("3.3", "03_point_cloud_gan", reference.w1_of_translation),
+    ("6.5", "06_dcgan", reference.line_squared_length),
+    ("4.1", "04_mode_collapse", reference.gaussian_2d_mass_within),
+    ("4.2", "04_mode_collapse", reference.modes_and_hq),
+    ("4.3", "04_mode_collapse", updates.pack),
+    ("4.4", "04_mode_collapse", reference.append_batch_spread),
+    ("5.1", "05_conditional_and_infogan", reference.concat_one_hot),
+    ("5.2", "05_conditional_and_infogan", reference.variational_info_bound),
+    ("5.3", "05_conditional_and_infogan", reference.infogan_info_losses),
+    ("5.4", "05_conditional_and_infogan", reference.matched_assignment_accuracy),
+    ("7.1", "07_lsgan", reference.least_squares_losses),
+    ("7.2", "07_lsgan", reference.least_squares_optimal_d),
+    ("7.3", "07_lsgan", reference.pearson_chi2_divergence),
+    ("8.1", "08_wgan", reference.parallel_lines_distances),
+    ("8.2", "08_wgan", reference.wasserstein_losses),
+    ("8.3", "08_wgan", reference.interpolate_gradient_penalty),
+    ("8.4", "08_wgan", reference.penalised_critic_gap),
+    ("8.5", "08_wgan", reference.w1_by_sorting),
 ]
+
 
 
 @pytest.mark.parametrize("exercise_id, stem, fallback", FALLBACKS)

@@ -134,3 +134,45 @@ def test_dcgan_has_the_gpu_preset_of_the_paper():
     gpu = _presets(nb)["gpu"]
     assert gpu["DATA"] == "full" and gpu["LR_G"] == gpu["LR_D"] == 2e-4
     assert (gpu["BETA1"], gpu["BATCH_SIZE"], gpu["LATENT_DIM"]) == (0.5, 128, 100)
+
+
+def _student_or_args(node):
+    """(exercise id, answer name) of a ``checks.student_or("N.M", name, ...)`` call."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "student_or" and len(node.args) >= 3
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[1], ast.Name)):
+        return node.args[0].value, node.args[1].id
+    return None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_later_cells_reach_exercise_functions_through_student_or(path):
+    """An unsolved exercise must not stop the cells after it: they call the
+    student's function only through checks.student_or, which falls back on the
+    course's version."""
+    nb = nbtools.read(path)
+    exercises = nbtools.exercise_cells(nb)
+    check_cells = {nbtools.check_cell_index(nb, ex) for ex in exercises}
+    defined = {}
+    for ex_id, idx in exercises.items():
+        for node in ast.parse(nb.cells[idx].source).body:
+            if isinstance(node, ast.FunctionDef):
+                defined[node.name] = (ex_id, idx)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or i in check_cells or i in exercises.values():
+            continue
+        tree = ast.parse(cell.source)
+        wrapped = set()
+        for node in ast.walk(tree):
+            args = _student_or_args(node)
+            if args is not None:
+                ex_id, name = args
+                assert defined.get(name, (None,))[0] == ex_id, (i, args)
+                wrapped.add(id(node.args[1]))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Name) and node.id in defined
+                    and defined[node.id][1] < i and id(node) not in wrapped):
+                raise AssertionError(
+                    f"cell {i} calls {node.id} (Exercise {defined[node.id][0]}) "
+                    "directly; go through checks.student_or")

@@ -35,7 +35,8 @@ from course_utils.checks._core import (
 
 
 @exercise("4.1", "the share of a 2-D Gaussian within k sigma of its centre "
-          "matches for every k tried, k = 3 among them.")
+          "matches for every k tried, k = 3 among them.",
+          gives_away=("gaussian_2d_mass_within",))
 class HighQualityCeiling(Checker):
     def cases(self, rng):
         ks = [3.0, 1.0, 2.0] + [round(float(v), 3) for v in rng.uniform(0.2, 4.0, 4)]
@@ -79,7 +80,7 @@ def _reference_mode_stats(samples: np.ndarray, centres: np.ndarray, sigma: float
 
 @exercise("4.2", "modes captured (a high-quality sample nearest to the mode) and "
           "the high-quality share match on 4 sample sets.",
-          gives_away=("evaluate_points", "modes_captured"))
+          gives_away=("evaluate_points", "modes_captured", "modes_and_hq"))
 class ModeStats(Checker):
     def cases(self, rng):
         out = []
@@ -208,7 +209,7 @@ class Pack(Checker):
 
 
 @exercise("4.4", "the minibatch feature: each row gets the batch's mean standard "
-          "deviation as one extra column.")
+          "deviation as one extra column.", gives_away=("append_batch_spread",))
 class MinibatchStd(Checker):
     def cases(self, rng):
         out = []

@@ -35,7 +35,8 @@ from course_utils.checks._core import (
 
 
 @exercise("5.1", "one-hot labels attached as columns of flat inputs and as "
-          "constant channels of images, x first, gradients flowing to x.")
+          "constant channels of images, x first, gradients flowing to x.",
+          gives_away=("concat_one_hot",))
 class WithLabels(Checker):
     def cases(self, rng):
         out = []
@@ -147,7 +148,7 @@ def _bound(joint, q, log=np.log):
 
 
 @exercise("5.2", "E[log Q(c|x)] + H(c) in nats, with 0 log 0 = 0, on 5 joint "
-          "tables and posteriors.")
+          "tables and posteriors.", gives_away=("variational_info_bound",))
 class InfoBound(Checker):
     def cases(self, rng):
         out = []
@@ -229,7 +230,7 @@ def _info_parts(q, idx, cont):
 
 @exercise("5.3", "cross-entropy of the categorical code from Q's logits and the "
           "Gaussian negative log-likelihood of the continuous codes, batch means, "
-          "gradients included.")
+          "gradients included.", gives_away=("infogan_info_losses",))
 class InfoLoss(Checker):
     def cases(self, rng):
         out = []
@@ -370,7 +371,8 @@ def _table(codes, labels, k):
 
 
 @exercise("5.4", "the best one-to-one matching of codes to labels, on 5 tables "
-          "where a greedy matching is wrong.", gives_away=("matched_code_accuracy",))
+          "where a greedy matching is wrong.", gives_away=("matched_code_accuracy",
+                                                       "matched_assignment_accuracy"))
 class MatchedAccuracy(Checker):
     def cases(self, rng):
         out = []

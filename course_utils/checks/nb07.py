@@ -37,7 +37,7 @@ CODINGS = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0)]
 
 @exercise("7.1", "D minimises 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2], G "
           "minimises 1/2 E[(D(G(z)) - c)^2]; values and gradients match for 4 codings.",
-          gives_away=("lsgan",))
+          gives_away=("lsgan", "least_squares_losses"))
 class LeastSquaresLosses(Checker):
     def cases(self, rng):
         codings = CODINGS + [
@@ -149,7 +149,7 @@ class LeastSquaresLosses(Checker):
 
 
 @exercise("7.2", "the optimal least-squares discriminator matches for 4 codings.",
-          gives_away=("optimal_discriminator",))
+          gives_away=("optimal_discriminator", "least_squares_optimal_d"))
 class LeastSquaresOptimalD(Checker):
     def cases(self, rng):
         codings = [(-1.0, 1.0), (0.0, 1.0), (2.0, -1.0)]
@@ -210,7 +210,8 @@ def _gauss(x, m, s):
 
 
 @exercise("7.3", "the Pearson chi-square integral of (p - q)^2 / q by the "
-          "trapezoidal rule matches on 5 pairs of densities.")
+          "trapezoidal rule matches on 5 pairs of densities.",
+          gives_away=("pearson_chi2_divergence",))
 class PearsonChi2(Checker):
     def cases(self, rng):
         out = []

@@ -42,7 +42,8 @@ LOG2 = math.log(2.0)
 
 
 @exercise("8.1", "the three distances between the parallel lines match for every "
-          "theta tried, theta = 0 among them.")
+          "theta tried, theta = 0 among them.",
+          gives_away=("parallel_lines_distances",))
 class ParallelLines(Checker):
     def cases(self, rng):
         thetas = [1.0, -0.5, 0.0, 1e-3, -2.0]
@@ -120,7 +121,7 @@ class ParallelLines(Checker):
 
 @exercise("8.5", "W1 between two 1-D samples of the same size matches on 6 pairs, "
           "including pairs with the same mean and variance.",
-          gives_away=("wasserstein_1d", "wasserstein_distance"))
+          gives_away=("wasserstein_1d", "wasserstein_distance", "w1_by_sorting"))
 class SortedW1(Checker):
     def cases(self, rng):
         out = []
@@ -203,7 +204,8 @@ class SortedW1(Checker):
 
 @exercise("8.2", "the critic minimises E[D(G(z))] - E[D(x)], the generator "
           "-E[D(G(z))]; values and gradients match.",
-          gives_away=("wgan_clip", "wgan_gp", "_critic_d", "_critic_g"))
+          gives_away=("wgan_clip", "wgan_gp", "_critic_d", "_critic_g",
+                      "wasserstein_losses"))
 class CriticLosses(Checker):
     def cases(self, rng):
         out = []
@@ -383,7 +385,7 @@ _GP_HINTS = {
 
 @exercise("8.3", "the penalty on interpolates and the gradient it sends to the "
           "critic's weights match, for points and for images.",
-          gives_away=("gradient_penalty", "wgan_gp"))
+          gives_away=("gradient_penalty", "wgan_gp", "interpolate_gradient_penalty"))
 class GradientPenalty(Checker):
     def cases(self, rng):
         out = []
@@ -461,7 +463,8 @@ class GradientPenalty(Checker):
 # -- 8.4 ---------------------------------------------------------------------
 
 
-@exercise("8.4", "the penalised critic's estimate matches for 7 pairs (W, lambda).")
+@exercise("8.4", "the penalised critic's estimate matches for 7 pairs (W, lambda).",
+          gives_away=("penalised_critic_gap",))
 class PenalisedEstimate(Checker):
     def cases(self, rng):
         pairs = [(1.0, 10.0), (1.4541, 10.0), (0.2, 100.0), (0.5, 0.1)]
