@@ -140,3 +140,45 @@ def test_sweep_one_at_a_time_varies_each_parameter_alone(tmp_path):
     lines = (tmp_path / "sweep.md").read_text().splitlines()
     assert lines[0].startswith("| change | status | seconds |") and len(lines) == 5
     assert lines[3].startswith("| STEP_SIZE = 0.5 | ok |")
+
+
+def test_the_runner_waits_for_kernel_messages_in_short_slices():
+    """A reply the first poll missed is still picked up within a slice, not at
+    the end of the cell's time limit; and no message still means Empty."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    from course_utils.instructor import runner
+
+    runner._poll_in_slices()
+    runner._poll_in_slices()  # a second call changes nothing
+    assert AsyncZMQSocketChannel.get_msg.polls_in_slices
+
+    class Socket:  # ready from the (ready_at)-th poll on
+        def __init__(self, ready_at):
+            self.waits, self.ready_at = [], ready_at
+
+        async def poll(self, ms):
+            self.waits.append(ms)
+            await asyncio.sleep(min(ms, 20) / 1000)
+            return int(len(self.waits) >= self.ready_at)
+
+    async def recv():
+        return {"msg_type": "execute_reply"}
+
+    channel = AsyncZMQSocketChannel.__new__(AsyncZMQSocketChannel)
+    channel._recv = recv
+    for timeout in (1800, None):
+        channel.socket = Socket(ready_at=4)
+        assert asyncio.run(channel.get_msg(timeout=timeout)) == {
+            "msg_type": "execute_reply"}
+        assert len(channel.socket.waits) == 4
+        assert max(channel.socket.waits) <= 1000 * runner.POLL_SLICE
+    channel.socket = Socket(ready_at=10**9)
+    start = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(channel.get_msg(timeout=0.1))
+    assert 0.09 <= time.monotonic() - start < 5

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from queue import Empty
 
 from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import NOTEBOOKS_DIR, REPO_DIR
@@ -37,6 +38,42 @@ def _failure_text(exc: BaseException) -> str:
     return f"{name}: {exc}"
 
 
+POLL_SLICE = 1.0  # seconds: the longest single wait for a kernel's message
+
+
+def _poll_in_slices() -> None:
+    """Make the kernel client's channels wait for a message in slices of at most
+    ``POLL_SLICE`` seconds, however long the caller is willing to wait.
+
+    papermill runs notebooks through nbclient, which waits for a cell's reply
+    with one poll as long as the cell's time limit. A poll on an asyncio ZeroMQ
+    socket wakes on an edge of the socket's file descriptor; when a message
+    arrives while the same socket is also sending (as when a cell's widgets
+    exchange messages), that edge can be missed, and the run then sits idle,
+    the reply waiting, until the time limit (nbclient issue #312). Course runs
+    met this at a cell that displays an interactive demo. Each fresh poll first
+    looks at the socket's own state, so a waiting message is picked up at the
+    next slice; the slices change nothing else.
+    """
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if getattr(AsyncZMQSocketChannel.get_msg, "polls_in_slices", False):
+        return
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE if deadline is None else deadline - time.monotonic()
+            wait = min(POLL_SLICE, max(0.0, left))
+            if await self.socket.poll(int(wait * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+    get_msg.polls_in_slices = True
+    AsyncZMQSocketChannel.get_msg = get_msg
+
+
 def run_notebooks(
     names: list[str] | None,
     parameters: dict,
@@ -54,6 +91,7 @@ def run_notebooks(
     """
     import papermill as pm
 
+    _poll_in_slices()
     paths = (
         [nbtools.find_notebook(n) for n in names] if names else nbtools.list_notebooks()
     )
