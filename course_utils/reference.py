@@ -19,8 +19,11 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
-from course_utils.losses import d_loss_minimax, g_loss_nonsaturating
+from course_utils.divergences import wasserstein_1d
+from course_utils.losses import d_loss_minimax, g_loss_nonsaturating, lsgan, wgan_clip
+from course_utils.metrics import points
 from course_utils.models import dcgan_weights_init
+from course_utils.updates import InfoGAN
 
 __all__ = [
     "mc_value_estimate",
@@ -154,10 +157,8 @@ def gaussian_2d_mass_within(k):
 def modes_and_hq(samples, centres, sigma):
     """Exercise 4.2: (modes holding a sample within 3 sigma of their centre,
     share of samples within 3 sigma of their nearest centre)."""
-    gaps = torch.cdist(samples.double(), centres.double())
-    nearest_gap, nearest = gaps.min(dim=1)
-    close = nearest_gap < 3 * sigma
-    return int(torch.unique(nearest[close]).numel()), float(close.double().mean())
+    return (points.modes_captured(samples, centres, sigma),
+            float(points.high_quality(samples, centres, sigma).mean()))
 
 
 def append_batch_spread(h):
@@ -191,11 +192,8 @@ def infogan_info_losses(q, cat_codes, cont_codes):
     log-likelihood of the continuous codes summed over codes, both batch means);
     q holds the k logits, then m means, then m log standard deviations."""
     m = cont_codes.shape[1]
-    k = q.shape[1] - 2 * m
-    mean, log_std = q[:, k:k + m], q[:, k + m:]
-    z = (cont_codes - mean) * torch.exp(-log_std)
-    nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
-    return F.cross_entropy(q[:, :k], cat_codes), nll.sum(dim=1).mean()
+    rule = InfoGAN(categorical=(q.shape[1] - 2 * m,), continuous=m)
+    return rule.info_loss(q, [cat_codes], cont_codes)
 
 
 def matched_assignment_accuracy(codes, labels, k):
@@ -211,8 +209,8 @@ def least_squares_losses(real_out, fake_out, a, b, c):
     """Exercise 7.1: LSGAN's (loss of D, loss of G): D pulls real scores to b
     and fake ones to a, G pulls fake scores to c; halves of batch means.
     Introduced in 07_lsgan."""
-    loss_D = 0.5 * (real_out - b).pow(2).mean() + 0.5 * (fake_out - a).pow(2).mean()
-    return loss_D, 0.5 * (fake_out - c).pow(2).mean()
+    loss = lsgan(a, b, c)
+    return loss.d_loss(real_out, fake_out), loss.g_loss(fake_out)
 
 
 def least_squares_optimal_d(p_data, p_g, a, b):
@@ -237,8 +235,8 @@ def parallel_lines_distances(theta):
 def wasserstein_losses(real_scores, fake_scores):
     """Exercise 8.2: (critic's loss, generator's loss) of WGAN:
     (mean f(fake) - mean f(real), -mean f(fake))."""
-    fake_mean = fake_scores.mean()
-    return fake_mean - real_scores.mean(), -fake_mean
+    loss = wgan_clip()
+    return loss.d_loss(real_scores, fake_scores), loss.g_loss(fake_scores)
 
 
 def interpolate_gradient_penalty(critic, real, fake, eps):
@@ -259,4 +257,4 @@ def penalised_critic_gap(w, lam):
 def w1_by_sorting(x, y):
     """Exercise 8.5: W1 between two equal-size 1-D samples: the mean gap
     between their sorted values."""
-    return float((x.sort().values - y.sort().values).abs().mean())
+    return wasserstein_1d(x, y)
