@@ -168,6 +168,12 @@ def append_batch_spread(h):
     return torch.cat((h, column), dim=1)
 
 
+def rejection_accept_probability(logits, log_m):
+    """Exercise 4.5: the probability with which rejection sampling keeps a
+    sample, min(1, exp(logit - log M)), computed in log space."""
+    return torch.exp(torch.clamp(logits - log_m, max=0.0))
+
+
 def concat_one_hot(x, y, num_classes):
     """Exercise 5.1: the one-hot labels joined to x along dimension 1; for
     images (N, C, H, W), as num_classes constant planes. Introduced in

@@ -165,6 +165,34 @@ class Alternating(UpdateRule):
         return logged
 
 
+# ------------------------------------------------------ discriminator only
+class DiscriminatorOnly(UpdateRule):
+    """Train D alone against a frozen generator: each iteration is one
+    discriminator update on a fresh real batch and a fresh batch of G's
+    samples, and G is never updated (``opt_G`` is left untouched).
+
+    For a fixed generator this is notebook 02's problem: D approaches
+    D* = p_data / (p_data + p_g), whose logit estimates log p_data - log p_g,
+    the density ratio that rejection sampling needs (04_mode_collapse).
+    """
+
+    def __init__(self, loss="nonsaturating"):
+        self.loss = _losses.get(loss)
+
+    def describe(self) -> str:
+        return f"DiscriminatorOnly(loss={self.loss.name})"
+
+    def step(self, ctx) -> dict:
+        logged = {}
+        X = ctx.real(ctx.batch_size)
+        with torch.no_grad():
+            fake_X = ctx.net_G(ctx.noise(X.shape[0]))
+        real_out, fake_out = ctx.net_D(X), ctx.net_D(fake_X)
+        _d_update(ctx, self.loss, real_out, fake_out, X, fake_X, logged)
+        _log_probabilities(self.loss, real_out, fake_out, logged)
+        return logged
+
+
 # ---------------------------------------------------------------- conditional
 class Conditional(UpdateRule):
     """A conditional GAN (Mirza and Osindero): G(z, y) and D(x, y).

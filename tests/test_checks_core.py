@@ -234,6 +234,7 @@ FALLBACKS = [
     ("4.2", "04_mode_collapse", reference.modes_and_hq),
     ("4.3", "04_mode_collapse", updates.pack),
     ("4.4", "04_mode_collapse", reference.append_batch_spread),
+    ("4.5", "04_mode_collapse", reference.rejection_accept_probability),
     ("5.1", "05_conditional_and_infogan", reference.concat_one_hot),
     ("5.2", "05_conditional_and_infogan", reference.variational_info_bound),
     ("5.3", "05_conditional_and_infogan", reference.infogan_info_losses),

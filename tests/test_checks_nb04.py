@@ -8,7 +8,7 @@ from course_utils import checks
 from solutions import exercise_tests, solution
 
 STEM = "04_mode_collapse"
-SOLUTIONS = {ex: solution(STEM, ex) for ex in ("4.1", "4.2", "4.3", "4.4")}
+SOLUTIONS = {ex: solution(STEM, ex) for ex in ("4.1", "4.2", "4.3", "4.4", "4.5")}
 
 
 def _stats_sigma_not_3(samples, centres, sigma):  # 1 sigma instead of 3
@@ -60,6 +60,25 @@ def _std_per_feature(h):  # d columns instead of one
     return torch.cat([h, h.std(dim=0).expand_as(h)], 1)
 
 
+def _ratio_through_d(logits, log_m):  # D / (1 - D): exact on paper, not in float32
+    d = torch.sigmoid(logits)
+    return (d / (1 - d) / math.exp(log_m)).clamp(max=1.0)
+
+
+def _log_ratio_through_d(logits, log_m):  # log D - log(1 - D): -inf once D rounds to 1
+    d = torch.sigmoid(logits)
+    return torch.exp(torch.log(d) - torch.log1p(-d) - log_m).clamp(max=1.0)
+
+
+def _exp_over_exp(logits, log_m):  # overflows once exp(logit) passes 3.4e38
+    return (torch.exp(logits) / torch.exp(torch.tensor(log_m))).clamp(max=1.0)
+
+
+def _a_draw(logits, log_m):  # a sample of the decision, not its probability
+    p = torch.exp(logits - log_m).clamp(max=1.0)
+    return (torch.rand(p.shape, generator=torch.Generator().manual_seed(0)) < p).float()
+
+
 WRONG = {
     "4.1": [
         (lambda k: math.erf(k / math.sqrt(2)), "1-D rule"),  # the 99.73 % rule
@@ -86,6 +105,20 @@ WRONG = {
         (_std_per_feature, "shape"),
         (lambda h: h.std(dim=0).mean(), "shape"),
     ],
+    "4.5": [
+        (lambda logits, log_m: torch.sigmoid(logits), "sigmoid"),
+        (lambda logits, log_m: torch.sigmoid(logits - log_m), "sigmoid"),
+        (lambda logits, log_m: torch.exp(log_m - logits).clamp(max=1.0), "sign"),
+        (lambda logits, log_m: torch.exp(logits - log_m), "at most 1"),
+        (lambda logits, log_m: (logits - log_m).clamp(max=0.0), "negative"),
+        (_ratio_through_d, "log space"),
+        (_log_ratio_through_d, "a little below log M"),
+        (_exp_over_exp, "nan or inf"),
+        (_a_draw, None),
+        (lambda logits, log_m: torch.exp(logits - log_m).clamp(max=1.0)[:-1], "shape"),
+        (lambda logits, log_m: torch.exp(logits - log_m).clamp(max=1.0).tolist(),
+         "torch.Tensor"),
+    ],
 }
 
 
@@ -99,6 +132,9 @@ def test_the_package_answers_are_refused_by_the_grader():
     assert scan_gives_away("4.2", "def f(s, c, sigma):\n"
                            "    return points.evaluate_points(s, c, sigma)\n")
     assert scan_gives_away("4.3", "def pack(x, m):\n    return updates.pack(x, m)\n")
+    assert scan_gives_away("4.5", "def f(logits, log_m):\n"
+                           "    return reference.rejection_accept_probability(logits, "
+                           "log_m)\n")
     for ok in ("def f(s, c, sigma):\n    high_quality_share = 1\n",
                "def f(s, c, sigma):\n    high_quality = s[:, 0] < 3 * sigma\n"):
         assert scan_gives_away("4.2", ok) is None

@@ -407,3 +407,22 @@ def test_packed_gan_learns_a_gaussian():
         out = G(torch.randn(4000, 4))
     assert abs(out.mean().item() - 2.0) < 0.25
     assert 0.25 < out.std().item() < 0.8
+
+
+def test_discriminator_only_leaves_g_alone_and_learns_the_log_density_ratio():
+    # p_data = N(0, 1) and a frozen G that shifts its noise by 1, so p_g = N(1, 1):
+    # log p_data(x) - log p_g(x) = 1/2 - x, a line a linear D can hold exactly
+    utils.set_seed(0)
+    net_G = nn.Linear(1, 1)
+    with torch.no_grad():
+        net_G.weight.fill_(1.0)
+        net_G.bias.fill_(1.0)
+    net_D = nn.Linear(1, 1)
+    data = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(1))
+    train.train_gan(net_G, net_D, data, rule=updates.DiscriminatorOnly(),
+                    latent_dim=1, batch_size=512, num_steps=1500,
+                    opt_D=torch.optim.Adam(net_D.parameters(), 0.02),
+                    progress=False)
+    assert net_G.weight.item() == 1.0 and net_G.bias.item() == 1.0
+    assert abs(net_D.weight.item() + 1.0) < 0.1, net_D.weight.item()
+    assert abs(net_D.bias.item() - 0.5) < 0.1, net_D.bias.item()

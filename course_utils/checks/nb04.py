@@ -9,6 +9,8 @@ Exercise 4.3: ``pack(x, m)``, PacGAN's packing of ``m`` consecutive samples into
 one input of the discriminator.
 Exercise 4.4: ``minibatch_std(h)``, the minibatch standard-deviation feature
 appended to a batch of features.
+Exercise 4.5: ``accept_probability(logits, log_m)``, the acceptance probability
+of rejection sampling with a discriminator, ``min(1, exp(logit - log M))``.
 """
 
 from __future__ import annotations
@@ -272,3 +274,102 @@ class MinibatchStd(Checker):
                 "turned into a Python float?). The discriminator needs that "
                 "gradient: it is how G learns that its batches are too alike."
             )
+
+
+# -- 4.5 ---------------------------------------------------------------------
+
+
+@exercise("4.5", "the acceptance probability min(1, exp(logit - log M)) matches, "
+          "at ordinary and at extreme logits.",
+          gives_away=("rejection_accept_probability",))
+class AcceptProbability(Checker):
+    def cases(self, rng):
+        out = [{"logits": rng.uniform(-8.0, 4.0, 12).astype(np.float32),
+                "log_m": 1.5},
+               {"logits": rng.normal(0.0, 3.0, 20).astype(np.float32),
+                "log_m": round(float(rng.uniform(2.0, 5.0)), 3)}]
+        # a confident discriminator: logits far from 0, where D = sigmoid(logit)
+        # rounds to 1 and exp(logit) overflows in float32 (above about 88.7)
+        out.append({"logits": np.array([-300.0, -40.0, 19.0, 21.0, 22.0, 95.0, 99.0,
+                                        100.5, 130.0, 400.0], dtype=np.float32),
+                    "log_m": 100.0})
+        out.append({"logits": np.array([18.0, 20.0, 22.0, 25.0], dtype=np.float32),
+                    "log_m": 24.0})
+        return out
+
+    def run(self, accept_probability, case):
+        logits = torch.tensor(case["logits"])
+        log_m = float(case["log_m"])
+        out = call_student("4.5", accept_probability, logits.clone(), log_m)
+        if type(out) is torch.Tensor and tuple(out.shape) == tuple(logits.shape):
+            raw = torch.Tensor.detach(out).to(torch.float64).cpu()
+            if not bool(torch.isfinite(raw).all()):  # named by verify, with a hint
+                return {"values": None, "nonfinite": (~torch.isfinite(raw)).numpy()}
+        return {"values": plain_tensor("4.5", out,
+                                       f"accept_probability(logits, {log_m:g})"),
+                "nonfinite": None}
+
+    def verify(self, case, result):
+        logits = np.asarray(case["logits"], dtype=np.float64)
+        log_m = float(case["log_m"])
+        what = f"accept_probability(logits, {log_m:g})"
+        if result["nonfinite"] is not None:
+            bad = as_array("4.5", result["nonfinite"], what).astype(bool)
+            raise ExerciseFailed(
+                f"Exercise 4.5: {what} gave nan or inf at the logits "
+                f"{logits[bad].tolist()}. exp(logit) overflows in float32 above "
+                "about 88.7, and D / (1 - D) divides by 0 once sigmoid(logit) "
+                "rounds to 1. Stay in log space: take exp(logits - log_m), and clip "
+                "before or after the exponential."
+            )
+        got = as_array("4.5", result["values"], what)
+        if got.shape != logits.shape:
+            raise ExerciseFailed(
+                f"Exercise 4.5: {what} should have the shape of logits, "
+                f"{logits.shape}: one probability per sample. Got {got.shape}."
+            )
+        shift = logits - log_m
+        expected = np.exp(np.minimum(shift, 0.0))
+        with np.errstate(over="ignore"):
+            flipped = np.exp(np.minimum(-shift, 0.0))
+        if np.allclose(got, flipped, atol=1e-6) and not np.allclose(expected, flipped):
+            raise ExerciseFailed(
+                "Exercise 4.5: the sign is flipped: you keep the samples the "
+                "discriminator finds least real. Accept with exp(logit - log M), "
+                "which grows with the logit."
+            )
+        near_one = (shift < 0) & (shift > -5)
+        if np.any(near_one) and np.allclose(got[near_one], 1.0) and not (
+                np.allclose(expected[near_one], 1.0)):
+            raise ExerciseFailed(
+                f"Exercise 4.5: {what} keeps every sample with a logit a little "
+                "below log M (with probability 1); those should be kept with "
+                "probability exp(logit - log M) < 1. Where does precision go? "
+                "sigmoid(logit) rounds to 1 in float32 from a logit of about 17, "
+                "and exp(logit) overflows above about 88.7: compute exp(logits - "
+                "log_m) directly."
+            )
+        with np.errstate(over="ignore"):
+            sigmoids = (1 / (1 + np.exp(-logits)), 1 / (1 + np.exp(-shift)))
+        if any(np.allclose(got, v, atol=1e-5) for v in sigmoids):
+            raise ExerciseFailed(
+                "Exercise 4.5: that is a sigmoid of the logit: D(x), the "
+                "discriminator's probability, not the density ratio. At the optimal "
+                "D, D / (1 - D) = p_data / p_g = exp(logit), so the acceptance "
+                "probability is that ratio over M: exp(logit - log M), at most 1."
+            )
+        if np.any(got > 1 + 1e-6):
+            raise ExerciseFailed(
+                f"Exercise 4.5: {what} has values above 1 (largest "
+                f"{got.max():.4g}). A probability is at most 1: samples whose ratio "
+                "exceeds the bound M are always kept, so clip at 1."
+            )
+        if np.any(got < -1e-12):
+            raise ExerciseFailed(
+                f"Exercise 4.5: {what} has negative values; exp(logit - log M) "
+                "is never negative. Did you subtract instead of taking the "
+                "exponential?"
+            )
+        require_close("4.5", got, expected, what=what, atol=1e-7, rtol=1e-4,
+                      hint="Accept with probability exp(logits - log_m), clipped at "
+                      "1 (torch.clamp(..., max=1) or exp of min(logits - log_m, 0)).")
