@@ -65,3 +65,17 @@ def exercise_tests(solutions: dict, wrong: dict):
             assert hint in str(err.value), str(err.value)
 
     return test_solution_passes, test_wrong_answers_fail_with_a_hint
+
+
+def load_script(filename: str, module_name: str):
+    """A file of the repository's scripts/ folder, imported as a module (the
+    scripts that made the files in data/ are tested like the notebooks' code)."""
+    import importlib.util
+
+    from course_utils import paths
+
+    spec = importlib.util.spec_from_file_location(
+        module_name, paths.REPO_DIR / "scripts" / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -10,20 +10,11 @@ import pytest
 import torch
 
 from course_utils import classifier, data, paths
+from solutions import load_script
 
 
-def _training_script():
-    """scripts/train_classifier.py, where the classifier's training code lives."""
-    import importlib.util
-
-    path = paths.REPO_DIR / "scripts" / "train_classifier.py"
-    spec = importlib.util.spec_from_file_location("train_classifier_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _training_script()
+# scripts/train_classifier.py, where the classifier's training code lives
+script = load_script("train_classifier.py", "train_classifier_script")
 
 WEIGHTS = Path(paths.DATA_DIR) / classifier.WEIGHTS_FILE
 

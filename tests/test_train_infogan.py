@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -11,20 +10,13 @@ import pytest
 import torch
 
 from course_utils import data, paths
+from solutions import load_script
 
 NOTEBOOK = paths.REPO_DIR / "notebooks" / "05_conditional_and_infogan.ipynb"
 WEIGHTS = Path(paths.DATA_DIR) / "infogan_mnist.pt"
 
 
-def _script():
-    path = paths.REPO_DIR / "scripts" / "train_infogan.py"
-    spec = importlib.util.spec_from_file_location("train_infogan_script", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _script()
+script = load_script("train_infogan.py", "train_infogan_script")
 
 
 def _notebook_digest() -> str:
