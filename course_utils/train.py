@@ -276,6 +276,7 @@ def train_gan(
     callbacks: Optional[dict] = None,
     callback_every: int = 100,
     ema_decay: Optional[float] = None,
+    ema_callbacks: bool = False,
     reuse_fake: bool = False,
     device: Union[str, torch.device, None] = None,
     progress: bool = True,
@@ -310,7 +311,9 @@ def train_gan(
     and labels) and ``snapshot_every``, the generator's samples from it (in
     eval mode) are stored every ``snapshot_every`` steps, at step 0 and at the
     end. ``ema_decay`` keeps an exponential moving average of the generator's
-    weights in ``History.ema_G``.
+    weights in ``History.ema_G``; with ``ema_callbacks`` every callback also
+    runs on that average (passed as ``net_G``, its batch-norm statistics those
+    of the live generator) and is logged as ``"<name> (EMA)"``.
 
     Raises :class:`NonFiniteLossError`, naming the loss and the step, if any
     loss of any discriminator or generator step is NaN or infinite.
@@ -336,6 +339,9 @@ def train_gan(
         _check_int("latent_dim", latent_dim)
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
+    if ema_callbacks and (ema_decay is None or not callbacks):
+        raise ValueError("ema_callbacks needs ema_decay and callbacks to run on "
+                         "the moving average")
     _check_int("callback_every", callback_every)
     if snapshot_every is not None and fixed_Z is None:
         raise ValueError("snapshot_every needs fixed_Z, the noise to draw samples from")
@@ -374,22 +380,26 @@ def train_gan(
     rule.setup(ctx)
     history = History(rule=rule.describe())
     callbacks = dict(callbacks or {})
-    for name in callbacks:
-        history.metrics[name] = []
     ema_G = None
     if ema_decay is not None:
         ema_G = copy.deepcopy(net_G).eval()
         for p in ema_G.parameters():
             p.requires_grad_(False)
+    # (suffix of the metric's name, generator the callback sees)
+    callback_targets = [("", net_G)] + ([(" (EMA)", ema_G)] if ema_callbacks else [])
+    for name in callbacks:
+        for suffix, _ in callback_targets:
+            history.metrics[name + suffix] = []
 
     def run_callbacks(step):
         fork_devices = [device] if device.type == "cuda" else []
         for name, fn in callbacks.items():
-            with torch.random.fork_rng(devices=fork_devices):
-                torch.manual_seed(CALLBACK_SEED + step)
-                with torch.no_grad(), _EvalMode(net_G, net_D):
-                    value = fn(net_G, net_D, step)
-            history.metrics[name].append((step, _plain_value(value)))
+            for suffix, generator in callback_targets:
+                with torch.random.fork_rng(devices=fork_devices):
+                    torch.manual_seed(CALLBACK_SEED + step)
+                    with torch.no_grad(), _EvalMode(generator, net_D):
+                        value = fn(generator, net_D, step)
+                history.metrics[name + suffix].append((step, _plain_value(value)))
 
     def snapshot(step):
         history.snapshots.append((step, rule.generate(net_G, fixed_Z)))

@@ -110,6 +110,30 @@ def test_callbacks_snapshots_and_ema():
         h.metric("other")
 
 
+def test_ema_callbacks_score_the_moving_average_and_leave_training_alone():
+    fixed_Z = torch.randn(16, 4)
+    seen = []
+
+    def mean_of_G(net_G, net_D, step):
+        seen.append(net_G)
+        return net_G(fixed_Z).mean().item()
+
+    kwargs = dict(num_steps=25, callbacks={"mean": mean_of_G}, callback_every=10,
+                  ema_decay=0.9)
+    _, h_plain = fit(**kwargs)
+    net_G, h = fit(ema_callbacks=True, **kwargs)
+    assert h.loss_G == h_plain.loss_G  # scoring the average changes no step
+    assert sorted(h.metrics) == ["mean", "mean (EMA)"]
+    assert h.metric("mean (EMA)")[0] == [10, 20, 25]
+    assert seen[-1] is h.ema_G and seen[-2] is net_G
+    with torch.no_grad():
+        assert h.metric("mean (EMA)")[1][-1] == h.ema_G(fixed_Z).mean().item()
+        assert h.metric("mean")[1][-1] == net_G(fixed_Z).mean().item()
+    assert h.metric("mean (EMA)")[1][-1] != h.metric("mean")[1][-1]
+    with pytest.raises(ValueError, match="ema_callbacks needs"):
+        fit(num_steps=5, ema_decay=0.9, ema_callbacks=True)  # no callbacks
+
+
 def test_non_finite_loss_names_the_step():
     class Exploding(nn.Module):
         def __init__(self):
@@ -160,6 +184,7 @@ def test_custom_loss_family_plugs_in_without_changing_the_loop():
         ({"num_steps": 5, "loss": "nope"}, "unknown loss"),
         ({"num_steps": 5, "snapshot_every": 2}, "needs fixed_Z"),
         ({"num_steps": 5, "ema_decay": 1.5}, "ema_decay"),
+        ({"num_steps": 5, "ema_callbacks": True}, "ema_callbacks needs ema_decay"),
         ({"num_steps": 5, "reuse_fake": 1}, "reuse_fake"),
     ],
 )
