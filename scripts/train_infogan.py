@@ -8,10 +8,9 @@ the notebook loads by default, data/infogan_mnist.{pt,json}.
 The networks, the optimisers and the training loop are the notebook's own: the
 script runs the notebook's parameters cell and its cell tagged "infogan-recipe",
 then calls the `train_infogan` function that cell defines, so the weights and the
-notebook cannot drift apart. The generator saved is the one the recipe returns,
-the moving average of G's weights (with batch-norm statistics of its own), of the
-first seed, in float16 (about 3.3 MB). At the default 8,000 steps one seed took
-16 to 19 minutes when two seeds shared a two-core CPU, one thread each. Every seed is scored as the
+notebook cannot drift apart. At the default 8,000 steps one seed took 16 to 19
+minutes when two seeds shared a two-core CPU, one thread each. The generator of
+the first seed is saved (float16, about 3.3 MB). Every seed is scored as the
 notebook scores it: 5,000 samples, read by the course's digit classifier, after the
 generator's weights went through float16.
 After training, record the printed SHA-256 as INFOGAN_SHA256 in the notebook (the
@@ -41,7 +40,6 @@ NOTEBOOK = REPO_DIR / "notebooks" / "05_conditional_and_infogan.ipynb"
 RECIPE_TAG = "infogan-recipe"
 WEIGHTS_FILE = "infogan_mnist.pt"
 PREAMBLE = """
-import copy
 import math
 import numpy as np
 import torch
@@ -100,11 +98,8 @@ def train_seed(seed: int, steps: int, threads: int) -> dict:
     return {
         "seed": seed,
         "accuracy": round(float(accuracy), 4),
-        # the moving average of G's weights (the saved generator), and G itself
         "curve": [[int(s), round(float(a), 4)]
-                  for s, a in history.metrics["matched accuracy (EMA)"]],
-        "curve_live": [[int(s), round(float(a), 4)]
-                       for s, a in history.metrics["matched accuracy"]],
+                  for s, a in history.metrics["matched accuracy"]],
         "information_bound": round(math.log(10) - sum(losses) / len(losses), 4),
         "train_seconds": round(seconds, 1),
         "state": state,

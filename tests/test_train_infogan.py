@@ -53,16 +53,6 @@ def test_recipe_cell_is_found_and_trains():
     assert history.steps == [1, 2, 3]
     (step, accuracy), = history.metrics["matched accuracy"]
     assert step == 3 and 0.0 < accuracy < 1.0
-    (step, accuracy), = history.metrics["matched accuracy (EMA)"]
-    assert step == 3 and 0.0 < accuracy < 1.0
-    # the returned generator is the moving average, with statistics of its own
-    assert net_G is not history.ema_G and not net_G.training
-    for mine, average in zip(net_G.state_dict().items(),
-                             history.ema_G.state_dict().items()):
-        if mine[0].endswith(("running_mean", "running_var")):
-            assert not torch.equal(mine[1], average[1]), mine[0]
-        elif not mine[0].endswith("num_batches_tracked"):
-            assert torch.equal(mine[1], average[1]), mine[0]  # the averaged weights
     z, codes, code, cont = names["infogan_codes"](5, 7)
     again = names["infogan_codes"](5, 7)
     assert torch.equal(z, again[0]) and torch.equal(code, again[2])
@@ -86,7 +76,6 @@ def test_script_writes_weights_and_metadata(tmp_path, capsys):
     assert meta["steps"] == 2 and meta["seed"] == 3
     (row,) = meta["seeds"]
     assert row["seed"] == 3 and row["curve"][-1][0] == 2 and 0 <= row["accuracy"] <= 1
-    assert [s for s, _ in row["curve_live"]] == [s for s, _ in row["curve"]]
     assert meta["sha256"] in capsys.readouterr().out
 
 
