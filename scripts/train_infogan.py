@@ -8,9 +8,9 @@ the notebook loads by default, data/infogan_mnist.{pt,json}.
 The networks, the optimisers and the training loop are the notebook's own: the
 script runs the notebook's parameters cell and its cell tagged "infogan-recipe",
 then calls the `train_infogan` function that cell defines, so the weights and the
-notebook cannot drift apart. At the default 8,000 steps one seed took 16 to 19
+notebook cannot drift apart. At the default 8,000 steps one seed took 60 to 66
 minutes when two seeds shared a two-core CPU, one thread each. The generator of
-the first seed is saved (float16, about 3.3 MB). Every seed is scored as the
+the first seed is saved (float16, about 13.3 MB). Every seed is scored as the
 notebook scores it: 5,000 samples, read by the course's digit classifier, after the
 generator's weights went through float16.
 After training, record the printed SHA-256 as INFOGAN_SHA256 in the notebook (the
