@@ -8,7 +8,7 @@ Importing the package itself is cheap and has no side effects: nothing is seeded
 downloaded or configured until a function is called.
 """
 
-from course_utils.recording import record
+from course_utils.recording import claim, record
 
-__all__ = ["record"]
+__all__ = ["claim", "record"]
 __version__ = "0.1.0"

@@ -6,6 +6,14 @@ runner sets the environment variable ``COURSE_METRICS_FILE`` and every recorded
 value is written to that JSON file, from which the report is built. When the
 notebook runs on its own (JupyterLab, nbval) nothing is written: the values are
 kept in memory (see :func:`recorded`) and the call prints nothing.
+
+``claim(name, holds, statement)`` states a property of a training run that the text
+relies on. It prints its verdict and records it; it raises only where the notebook
+runs the course's own recipe: under the test suite, and in ``python -m
+course_utils run`` or ``sweep`` when no parameter other than ``SEED`` differs from
+the defaults (the runner sets ``COURSE_STRICT_CLAIMS``). A student who changes the
+recipe, as a further exercise invites, gets the verdict instead of an error that
+stops Run All.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["record", "recorded", "ENV_VAR"]
+__all__ = ["record", "recorded", "claim", "ENV_VAR", "STRICT_VAR"]
 
 ENV_VAR = "COURSE_METRICS_FILE"
+STRICT_VAR = "COURSE_STRICT_CLAIMS"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _memory: dict[str, object] = {}
 
@@ -70,3 +79,26 @@ def record(name: str, value) -> None:
 def recorded() -> dict[str, object]:
     """The values recorded so far in this Python process (a copy)."""
     return dict(_memory)
+
+
+class ClaimFailed(AssertionError):
+    """A claim of the text did not hold on a run of the course's own recipe."""
+
+
+def claim(name: str, holds, statement: str) -> bool:
+    """Print whether ``statement`` holds in this run, record it as ``claim_<name>``,
+    and return the verdict.
+
+    Raises :class:`ClaimFailed` when the claim fails and the environment variable
+    ``COURSE_STRICT_CLAIMS`` is ``1`` (the test suite, and course runs at the
+    defaults). Introduced in 01_minimax_game.
+    """
+    verdict = bool(holds)
+    record(f"claim_{name}", verdict)
+    if verdict:
+        print(f"Holds: {statement}")
+    elif os.environ.get(STRICT_VAR) == "1":
+        raise ClaimFailed(f"Does not hold: {statement}")
+    else:
+        print(f"Does not hold in this run: {statement}")
+    return verdict

@@ -39,3 +39,23 @@ def test_record_rejects_non_scalars():
         recording.record("vector", torch.ones(3))
     with pytest.raises(TypeError):
         recording.record("obj", object())
+
+
+def test_claim_prints_its_verdict_and_records_it(monkeypatch, capsys):
+    monkeypatch.delenv(recording.STRICT_VAR, raising=False)
+    assert recording.claim("small", 0.1 < 0.2, "W1 is below twice the floor") is True
+    assert capsys.readouterr().out == "Holds: W1 is below twice the floor\n"
+    assert recording.claim("big", np.float64(3.0) < 2.0, "W1 is small") is False
+    assert capsys.readouterr().out == "Does not hold in this run: W1 is small\n"
+    assert recording.recorded()["claim_small"] is True
+    assert recording.recorded()["claim_big"] is False
+
+
+def test_claim_raises_only_when_strict(monkeypatch, capsys):
+    monkeypatch.setenv(recording.STRICT_VAR, "1")
+    assert recording.claim("fine", True, "it holds")
+    with pytest.raises(AssertionError, match="Does not hold: it fails"):
+        recording.claim("broken", False, "it fails")
+    assert recording.recorded()["claim_broken"] is False
+    monkeypatch.setenv(recording.STRICT_VAR, "0")
+    assert recording.claim("lenient", False, "it fails") is False

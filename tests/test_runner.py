@@ -182,3 +182,40 @@ def test_the_runner_waits_for_kernel_messages_in_short_slices():
     with pytest.raises(Empty):
         asyncio.run(channel.get_msg(timeout=0.1))
     assert 0.09 <= time.monotonic() - start < 5
+
+
+def test_claims_raise_on_the_own_recipe_and_print_when_it_is_changed(tmp_path):
+    """A claim holds for the notebook's recipe on any seed; a changed recipe (a
+    further exercise) gets the verdict printed and the run goes on."""
+    path = tmp_path / "98_claims.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params_cell = nbformat.v4.new_code_cell("SEED = 0\nQUICK = False\nLR = 0.1")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params_cell,
+        nbformat.v4.new_code_cell(
+            "from course_utils import claim\nclaim('small_lr', LR < 0.5, 'LR is small')\n"
+            "claim('after', True, 'the run went on')"
+        ),
+    ]
+    nbformat.write(nb, str(path))
+    out = tmp_path / "build"
+    changed = run_cli("run", str(path), "-p", "LR", "0.9", "--out", str(out / "a"))
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    entry = json.loads((out / "a" / "report.json").read_text())["notebooks"][0]
+    assert entry["metrics"] == {"claim_small_lr": False, "claim_after": True}
+    own = run_cli("run", str(path), "-p", "LR", "0.9", "-p", "SEED", "3",
+                  "--out", str(out / "b"))
+    assert own.returncode == 0  # LR changed: still lenient, whatever the seed
+    seeds = run_cli("run", str(path), "-p", "SEED", "3", "--out", str(out / "c"))
+    assert seeds.returncode == 0
+    entry = json.loads((out / "c" / "report.json").read_text())["notebooks"][0]
+    assert entry["status"] == "ok" and entry["metrics"]["claim_small_lr"] is True
+    nb.cells[0].source = "SEED = 0\nQUICK = False\nLR = 0.9"  # the recipe claims wrong
+    nbformat.write(nb, str(path))
+    strict = run_cli("run", str(path), "-p", "SEED", "3", "--out", str(out / "d"))
+    assert strict.returncode == 1
+    entry = json.loads((out / "d" / "report.json").read_text())["notebooks"][0]
+    assert "ClaimFailed" in entry["error"] and "LR is small" in entry["error"]

@@ -18,7 +18,7 @@ from queue import Empty
 
 from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import NOTEBOOKS_DIR, REPO_DIR
-from course_utils.recording import ENV_VAR
+from course_utils.recording import ENV_VAR, STRICT_VAR
 
 __all__ = ["run_notebooks", "write_report"]
 
@@ -134,7 +134,11 @@ def run_notebooks(
             "source_sha256": nbtools.source_digest(path),
         }
         old = os.environ.get(ENV_VAR)
+        old_strict = os.environ.get(STRICT_VAR)
         os.environ[ENV_VAR] = str(metrics_file.resolve())
+        # The text's claims about training runs hold for the course's own recipe on
+        # every seed: they raise unless a parameter other than SEED was changed.
+        os.environ[STRICT_VAR] = "1" if _own_recipe(path, parameters) else "0"
         start = time.perf_counter()
         try:
             pm.execute_notebook(
@@ -157,10 +161,11 @@ def run_notebooks(
                 )
         finally:
             entry["seconds"] = round(time.perf_counter() - start, 2)
-            if old is None:
-                os.environ.pop(ENV_VAR, None)
-            else:
-                os.environ[ENV_VAR] = old
+            for name, value in ((ENV_VAR, old), (STRICT_VAR, old_strict)):
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         if metrics_file.exists():
             try:
                 entry["metrics"] = json.loads(metrics_file.read_text())
@@ -175,6 +180,14 @@ def run_notebooks(
         report["notebooks"].append(entry)
         write_report(report, out_dir)  # keep what we have if a later one hangs
     return report
+
+
+def _own_recipe(path: Path, parameters: dict) -> bool:
+    """Whether ``parameters`` leave the notebook's recipe as it is: only the seed
+    and the device may differ from the defaults."""
+    defaults = nbtools.parameter_defaults(nbtools.read(path))
+    return all(name in ("SEED", "DEVICE") or defaults.get(name) == value
+               for name, value in parameters.items())
 
 
 def _fmt(value) -> str:
