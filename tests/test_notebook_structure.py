@@ -97,7 +97,7 @@ def test_every_exercise_solution_loads_from_its_notebook():
 def test_every_notebook_states_its_time_budget():
     for path in nbtools.list_notebooks():
         budget = nbtools.time_budget(nbtools.read(path))
-        # 3 minutes, 4 for the image notebooks (COURSE.md)
+        # 3 minutes, 4 for the image notebooks (the README)
         assert budget in (180, 240), path.stem
         assert "course" in nbtools.read(path).metadata, path.stem
 

@@ -209,7 +209,7 @@ def inject_parameters(nb, parameters: dict) -> nbformat.NotebookNode:
     return nb
 
 
-# Seconds a notebook may take at its defaults on a 2-core laptop (COURSE.md):
+# Seconds a notebook may take at its defaults on a 2-core laptop (the README):
 # 3 minutes, 4 for the image notebooks. A notebook states its own budget in its
 # metadata, {"course": {"budget_seconds": N}}.
 DEFAULT_BUDGET_SECONDS = 180
