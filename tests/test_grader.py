@@ -458,4 +458,5 @@ def test_without_a_sandbox_the_grader_still_runs_and_says_so(tmp_path, monkeypat
          f"cli.main(['grade', {str(tmp_path / 'missing.ipynb')!r}])"],
         capture_output=True, text=True, timeout=120,
     )
-    assert "isolation: NOT ISOLATED" in proc.stdout
+    assert "warning: isolation: NOT ISOLATED" in proc.stderr
+    assert "isolation" not in proc.stdout

@@ -122,7 +122,12 @@ def cmd_grade(args) -> int:
 
     start = time.perf_counter()
     how = isolation()
-    print(f"isolation: {how.detail}", file=sys.stderr if how.isolated else sys.stdout)
+    if not how.isolated and args.require_sandbox:
+        print(f"error: --require-sandbox, but {how.detail}. Nothing was graded.",
+              file=sys.stderr)
+        return 2
+    print(f"{'' if how.isolated else 'warning: '}isolation: {how.detail}",
+          file=sys.stderr)
     results = grade_paths(
         args.paths,
         jobs=args.jobs,
@@ -248,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds for one submission's whole run (default 900)",
     )
     grade.add_argument("--json", help="also write the results to this JSON file")
+    grade.add_argument(
+        "--require-sandbox", action="store_true",
+        help="refuse to grade where submissions cannot be isolated",
+    )
     grade.add_argument("--jobs", type=int, default=None, help="parallel submissions")
     grade.add_argument(
         "--solutions",

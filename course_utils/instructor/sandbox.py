@@ -230,6 +230,37 @@ def prepare_workdir(workdir: Path, mode: str | None = None) -> None:
                 os.chown(os.path.join(dirpath, name), NOBODY, NOBODY)
 
 
+# Kernel settings that block unprivileged user namespaces, what each means, and how
+# an administrator allows them again.
+_USERNS_SWITCHES = (
+    ("kernel/apparmor_restrict_unprivileged_userns", "1",
+     "AppArmor blocks unprivileged user namespaces (Ubuntu 23.10 and later); allow "
+     "them with 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0', "
+     "or grade as root in a container"),
+    ("kernel/unprivileged_userns_clone", "0",
+     "unprivileged user namespaces are switched off; allow them with "
+     "'sudo sysctl -w kernel.unprivileged_userns_clone=1', or grade as root in a "
+     "container"),
+    ("user/max_user_namespaces", "0",
+     "user namespaces are switched off (user.max_user_namespaces = 0); allow them "
+     "with 'sudo sysctl -w user.max_user_namespaces=10000', or grade as root in a "
+     "container"),
+)
+
+
+def userns_blocked(proc_sys: Path = Path("/proc/sys")) -> str:
+    """Why unprivileged user namespaces are blocked here, with the setting that
+    allows them, or "" when no known setting blocks them."""
+    for name, blocking, why in _USERNS_SWITCHES:
+        try:
+            value = (proc_sys / name).read_text().strip()
+        except OSError:
+            continue
+        if value == blocking:
+            return why
+    return ""
+
+
 @lru_cache(maxsize=None)
 def isolation() -> Isolation:
     """Which isolation works here, found by running a tiny job in it."""
@@ -267,8 +298,10 @@ def isolation() -> Isolation:
                              "submissions are not isolated")
     if proc.returncode != 0 or not proc.stdout.startswith("ok"):
         why = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        cause = "" if as_root else userns_blocked()
         return Isolation("none", f"the sandbox did not start ({why[0]}): "
-                         "submissions are not isolated")
+                         + (f"{cause}; " if cause else "")
+                         + "submissions are not isolated")
     if as_root:
         detail = ("sandboxed: own network, PID and mount namespaces, user nobody "
                   "without capabilities, course files read-only, empty environment")
