@@ -145,6 +145,13 @@ def cmd_grade(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results}, indent=2) + "\n")
         print(f"results written to {args.json}")
+    if args.gradebook:
+        from course_utils.instructor.gradebook import write_gradebook
+
+        csv_path = write_gradebook(results, args.gradebook,
+                                   solutions_dir=Path(args.solutions))
+        print(f"gradebook written to {csv_path}, feedback to "
+              f"{Path(args.gradebook) / 'feedback'}")
     return 0
 
 
@@ -253,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds for one submission's whole run (default 900)",
     )
     grade.add_argument("--json", help="also write the results to this JSON file")
+    grade.add_argument(
+        "--gradebook", metavar="DIR",
+        help="write DIR/gradebook.csv (a row per student, a column per exercise) and "
+             "DIR/feedback/STUDENT.md",
+    )
     grade.add_argument(
         "--require-sandbox", action="store_true",
         help="refuse to grade where submissions cannot be isolated",
