@@ -95,6 +95,15 @@ def _slerp_naive(z0, z1, t):  # no care for Omega = 0
         omega)
 
 
+def _slerp_z0_when_parallel(z0, z1, t):  # right only when z1 = z0
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm())
+    omega = torch.arccos(cos.clamp(-1.0, 1.0))
+    if omega < 1e-4:
+        return z0.clone()
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(
+        omega)
+
+
 WRONG = {
     "6.1": [
         lambda i, o: nn.Sequential(  # stride 1: no upsampling
@@ -143,6 +152,7 @@ WRONG = {
         lambda z0, z1, t: slerp(z0, z1, t).tolist(),  # not a tensor
         lambda z0, z1, t: slerp(z0 / z0.norm(), z1 / z1.norm(), t),  # loses the norms
         _slerp_naive,  # NaN when z0 = z1
+        _slerp_z0_when_parallel,  # z0 for parallel codes of different lengths
     ],
     "6.5": [
         lambda d, t: float(d),  # the end points' length all along the line
@@ -197,6 +207,7 @@ def test_checks_leave_the_global_random_state_alone():
         ("6.2", _init_uniform_same_std, "normal shape"),
         ("6.2", _init_everything_with_weights, "leave every other module alone"),
         ("6.4", _slerp_naive, "Omega is 0"),
+        ("6.4", _slerp_z0_when_parallel, "differ in length"),
         ("6.5", lambda d, t: float(d), "end points only"),
         ("6.5", lambda d, t: (d * ((1 - t) ** 2 + t**2)) ** 0.5, "squared length"),
         ("6.5", lambda d, t: (1 - t) ** 2 + t**2, "d coordinates"),

@@ -326,15 +326,24 @@ def _reference_slerp(z0, z1, t):
 _TS = (0.0, 0.2, 0.5, 0.75, 1.0)
 
 
-@exercise("6.4", "spherical interpolation matches at 15 points on 3 pairs of vectors.",
+def _parallel(z0, z1) -> bool:
+    """Whether two codes point the same way (the angle Omega is 0)."""
+    z0, z1 = z0.double(), z1.double()
+    return bool(torch.dot(z0, z1) >= (1 - 1e-12) * z0.norm() * z1.norm())
+
+
+@exercise("6.4", "spherical interpolation matches at 20 points on 4 pairs of vectors.",
           gives_away=("spherical_interpolation",))
 class Slerp(Checker):
     def cases(self, rng):
         same = rng.standard_normal(16).astype(np.float32)
+        longer = rng.standard_normal(8).astype(np.float32)
         return [
             {"z0": np.array([1.0, 0.0], np.float32),  # a quarter turn
              "z1": np.array([0.0, 1.0], np.float32)},
             {"z0": same, "z1": same.copy()},  # the same code twice: Omega = 0
+            # the same direction, another length: Omega = 0 but z1 != z0
+            {"z0": longer, "z1": (2.5 * longer).astype(np.float32)},
             {"z0": rng.standard_normal(100).astype(np.float32),
              "z1": rng.standard_normal(100).astype(np.float32)},
         ]
@@ -344,13 +353,14 @@ class Slerp(Checker):
         out = []
         for t in _TS:
             value = call_student("6.4", slerp, z0.clone(), z1.clone(), t)
-            if (type(value) is torch.Tensor and torch.equal(z0, z1)
+            if (type(value) is torch.Tensor and _parallel(z0, z1)
                     and not bool(torch.isfinite(value).all())):
                 raise ExerciseFailed(
-                    "Exercise 6.4: slerp(z, z, t) gave NaN. When z0 = z1 the angle "
-                    "Omega is 0 and sin(Omega) = 0, so the formula divides 0 by 0; "
-                    "its limit is the straight line (1 - t) z0 + t z1, which is z0. "
-                    "Return that when Omega is tiny (say below 1e-4)."
+                    "Exercise 6.4: slerp(z0, z1, t) gave NaN for two codes that point "
+                    "the same way. Then the angle Omega is 0 and sin(Omega) = 0, so "
+                    "the formula divides 0 by 0; its limit is the straight line "
+                    "(1 - t) z0 + t z1. Return that when Omega is tiny (say below "
+                    "1e-4)."
                 )
             out.append(plain_tensor("6.4", value, f"slerp(z0, z1, {t})",
                                     shape=tuple(z0.shape)))
@@ -373,6 +383,13 @@ class Slerp(Checker):
                 hint += (
                     f" Halfway between (1, 0) and (0, 1) it should be "
                     f"({math.sqrt(0.5):.4f}, {math.sqrt(0.5):.4f})."
+                )
+            if _parallel(z0, z1) and not torch.equal(z0, z1):
+                hint = (
+                    "Here z1 = 2.5 z0: the two codes point the same way, so Omega is "
+                    "0, but they differ in length. The limit of the formula as Omega "
+                    "goes to 0 is the straight line (1 - t) z0 + t z1, which is z0 "
+                    "only when z1 = z0."
                 )
             require_close("6.4", got, _reference_slerp(z0, z1, t),
                           what=f"slerp at t = {t}", atol=1e-4, rtol=1e-4, hint=hint)
