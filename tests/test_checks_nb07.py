@@ -21,6 +21,16 @@ def _ls(real, fake, a, b, c, half=0.5, reduce="mean", target_g=None, swap=False,
     return loss_d, loss_g
 
 
+def _trapezoid_equal_steps(values, x):  # right on equally spaced grids only
+    dx = x[1] - x[0]
+    return ((values.sum() - (values[0] + values[-1]) / 2) * dx).item()
+
+
+def _trapezoid_mean_step(values, x):
+    dx = (x[-1] - x[0]) / (len(x) - 1)
+    return ((values.sum() - (values[0] + values[-1]) / 2) * dx).item()
+
+
 WRONG = {
     "7.1": [
         (lambda r, f, a, b, c: _ls(r, f, a, b, c, half=1.0), "factor 1/2"),
@@ -35,6 +45,10 @@ WRONG = {
         (lambda r, f, a, b, c: (0.5 * (r - b).abs().mean() + 0.5 * (f - a).abs().mean(),
                                 0.5 * ((f - c) ** 2).mean()), "absolute values"),
         (lambda r, f, a, b, c: _ls(r, f, a, b, c)[0], "tuple"),
+        (lambda r, f, a, b, c: (torch.cat([(r - b) ** 2, (f - a) ** 2]).mean(),
+                                0.5 * ((f - c) ** 2).mean()), "own batch"),
+        (lambda r, f, a, b, c: (0.5 * torch.cat([(r - b) ** 2, (f - a) ** 2]).mean(),
+                                0.5 * ((f - c) ** 2).mean()), "own batch"),
     ],
     "7.2": [
         (lambda pd, pg, a, b: (a * pd + b * pg) / (pd + pg), "swapped"),
@@ -56,6 +70,9 @@ WRONG = {
          "total variation"),
         # int p^2 / q - 1 holds only for densities of mass 1; one case has mass 2
         (lambda p, q, x: torch.trapezoid(p * p / q, x).item() - 1.0, None),
+        (lambda p, q, x: _trapezoid_equal_steps((p - q) ** 2 / q, x),
+         "equally spaced"),
+        (lambda p, q, x: _trapezoid_mean_step((p - q) ** 2 / q, x), "one width"),
     ],
 }
 

@@ -47,10 +47,13 @@ class LeastSquaresLosses(Checker):
         ]
         out = []
         for i, (a, b, c) in enumerate(codings):
-            n = 8 if i == 0 else int(rng.integers(20, 120))
+            # real and fake batches of different sizes (as at the end of an epoch):
+            # one mean over both would weigh the two terms by their sizes
+            n_real = 8 if i == 0 else int(rng.integers(20, 120))
+            n_fake = 5 if i == 0 else n_real + int(rng.integers(7, 40))
             out.append({"a": a, "b": b, "c": c,
-                        "real": rng.normal(0.6, 1.0, (n, 1)),
-                        "fake": rng.normal(-0.4, 1.0, (n, 1))})
+                        "real": rng.normal(0.6, 1.0, (n_real, 1)),
+                        "fake": rng.normal(-0.4, 1.0, (n_fake, 1))})
         return out
 
     def run(self, ls_losses, case):
@@ -77,7 +80,7 @@ class LeastSquaresLosses(Checker):
         a, b, c = float(case["a"]), float(case["b"]), float(case["c"])
         r = np.asarray(case["real"], dtype=np.float64)
         f = np.asarray(case["fake"], dtype=np.float64)
-        n = len(r)
+        n_r, n_f = len(r), len(f)
         if type(result) is not dict:
             raise ExerciseFailed("Exercise 7.1: expected two losses.")
         coding = f"(a, b, c) = ({a:g}, {b:g}, {c:g})"
@@ -99,6 +102,14 @@ class LeastSquaresLosses(Checker):
                  "go below a or above b."),
                 (0.5 * np.mean(np.abs(r - b)) + 0.5 * np.mean(np.abs(f - a)),
                  "square the differences: least squares, not absolute values."),
+                (np.mean(np.concatenate([(r - b) ** 2, (f - a) ** 2])),
+                 f"one mean over both batches weighs the real term by "
+                 f"{n_r}/{n_r + n_f} and the fake term by {n_f}/{n_r + n_f}; here "
+                 "the batches differ in size. Average each term over its own batch, "
+                 "then add them with the factor 1/2."),
+                (0.5 * np.mean(np.concatenate([(r - b) ** 2, (f - a) ** 2])),
+                 "one mean over both batches weighs the terms by the batch sizes, "
+                 "and halves them again; average each term over its own batch."),
             ]
             hint = known_mistake(loss_d, wrong, 1e-9)
             if hint:
@@ -134,11 +145,12 @@ class LeastSquaresLosses(Checker):
                     "outputs: compute it with torch operations on the tensors you "
                     "were given (no .item(), no .detach(), no NumPy)."
                 )
-        g_real = as_array("7.1", result.get("D_grad_real"), "a gradient", (n, 1))
-        g_fake = as_array("7.1", result.get("D_grad_fake"), "a gradient", (n, 1))
-        gg_fake = as_array("7.1", result.get("G_grad_fake"), "a gradient", (n, 1))
-        if not (np.allclose(g_real, (r - b) / n) and np.allclose(g_fake, (f - a) / n)
-                and np.allclose(gg_fake, (f - c) / n)):
+        g_real = as_array("7.1", result.get("D_grad_real"), "a gradient", (n_r, 1))
+        g_fake = as_array("7.1", result.get("D_grad_fake"), "a gradient", (n_f, 1))
+        gg_fake = as_array("7.1", result.get("G_grad_fake"), "a gradient", (n_f, 1))
+        if not (np.allclose(g_real, (r - b) / n_r)
+                and np.allclose(g_fake, (f - a) / n_f)
+                and np.allclose(gg_fake, (f - c) / n_f)):
             raise ExerciseFailed(
                 "Exercise 7.1: the values are right but the gradients are not; build "
                 "both losses from the output tensors with .mean()."
@@ -219,6 +231,8 @@ class PearsonChi2(Checker):
             lo, hi = -8.0, 8.0
             n = int(rng.integers(801, 2001))
             x = np.linspace(lo, hi, n)
+            if i == 3:  # a grid that is finer in the middle: not equally spaced
+                x = 8.0 * np.sinh(2.5 * np.linspace(-1, 1, n)) / math.sinh(2.5)
             m1, m2 = rng.uniform(-1, 1, 2)
             s1 = rng.uniform(0.5, 1.0)
             s2 = rng.uniform(1.2, 1.8)  # q wider than p: the integral is finite
@@ -247,7 +261,21 @@ class PearsonChi2(Checker):
         if abs(got - expected) <= 1e-8 * max(1.0, abs(expected)):
             return
         dx = x[1] - x[0]
+        values = (p - q) ** 2 / q
+        uniform = float((values.sum() - (values[0] + values[-1]) / 2) * dx)
+        mean_width = float((values.sum() - (values[0] + values[-1]) / 2)
+                           * (x[-1] - x[0]) / (len(x) - 1))
+        uneven = not np.allclose(np.diff(x), dx)
         wrong = [
+            *([(uniform, "your rule assumes equally spaced points: it takes the width "
+                "of the first interval for all of them. Here the grid is finer in "
+                "the middle; give every interval its own width, "
+                "(x[i+1] - x[i]) (f[i] + f[i+1]) / 2, or use "
+                "torch.trapezoid(values, x)."),
+               (mean_width, "your rule uses one width, the average (x[-1] - x[0]) / "
+                "(n - 1), for every interval; the grid here is not equally spaced. "
+                "Give every interval its own width, or use "
+                "torch.trapezoid(values, x).")] if uneven else []),
             (float(np.trapezoid((p - q) ** 2 / p, x)),
              "divide by q, the second argument: (p - q)^2 / q. Dividing by p gives "
              "Neyman's chi-square, the same divergence with the arguments swapped."),
