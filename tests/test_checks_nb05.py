@@ -2,11 +2,15 @@
 wrong answers students plausibly write, each with a hint."""
 
 import math
+import re
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
+
+from course_utils import checks
 
 from solutions import exercise_tests, solution
 
@@ -152,8 +156,25 @@ WRONG = {
         # a table of the wrong orientation is still right (the transpose has the
         # same best matching); a table of size max + 1 is not, when a code is unused
         (lambda c, l, k: 0.5, "expected"),
+        (lambda c, l, k: _purity_matching(c, l, k), "no sample has code"),
+        (lambda c, l, k: _mean_purity(c, l, k), "no sample has code"),
     ],
 }
+
+
+def _purity_matching(codes, labels, k):
+    """Matches on each code's share of its samples: 0 / 0 for an unused code."""
+    table = _table(codes, labels, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = table / table.sum(axis=1, keepdims=True)
+    rows, cols = linear_sum_assignment(share, maximize=True)
+    return table[rows, cols].sum() / len(codes)
+
+
+def _mean_purity(codes, labels, k):
+    table = _table(codes, labels, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.mean(table.max(axis=1) / table.sum(axis=1)))
 
 test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
     SOLUTIONS, WRONG)
@@ -189,3 +210,27 @@ def test_info_bound_cases_include_a_tight_bound_and_a_zero_cell():
             mi = np.sum(joint[mask] * np.log(joint[mask] / np.outer(pc, px)[mask]))
             assert abs(nb05._bound(joint, q)[0] - mi) < 1e-12
     assert tight >= 2
+
+
+def test_5_3_names_float32_rounding():
+    def float32_log_softmax(q, i, c):
+        k = q.shape[1] - 2 * c.shape[1]
+        cat_loss = -torch.log(torch.softmax(q[:, :k].float(), 1))[
+            torch.arange(len(i)), i].mean().double()
+        return cat_loss, _info(q, i, c)[1]
+
+    with pytest.raises(checks.ExerciseFailed, match="float32") as info:
+        checks.check("5.3", float32_log_softmax)
+    got, expected = re.search(r"got (\S+), expected (\S+) ", str(info.value)).groups()
+    assert got != expected  # the message shows the digits where they differ
+
+
+def test_5_4_cases_include_a_code_no_sample_uses():
+    from course_utils.checks import nb05
+
+    for seed in range(5):
+        cases = nb05.MatchedAccuracy().cases(np.random.default_rng(seed))
+        unused = [c for c in cases if c["unused"] >= 0]
+        assert len(unused) == 1
+        case = unused[0]
+        assert case["unused"] not in set(case["codes"].tolist())

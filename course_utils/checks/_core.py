@@ -36,6 +36,7 @@ __all__ = [
     "require_close",
     "input_gradients",
     "judge_derived",
+    "mismatch",
 ]
 
 
@@ -360,7 +361,7 @@ def require_close(
         got_t, exp_t, atol=atol, rtol=rtol
     ):
         if got_t.numel() == 1 and exp_t.numel() == 1:
-            detail = f"got {got_t.item():.6g}, expected {exp_t.item():.6g}"
+            detail = mismatch(got_t.item(), exp_t.item())
         else:
             err = (
                 (got_t - exp_t).abs().max().item()
@@ -375,6 +376,23 @@ def require_close(
         raise ExerciseFailed(
             f"Exercise {exercise_id}: {what} is wrong ({detail}). {hint}"
         )
+
+
+def mismatch(got: float, expected: float) -> str:
+    """``got X, expected Y`` with enough digits to show where they differ, and the
+    relative difference; a difference at float32's precision is named as such."""
+    rel = abs(got - expected) / max(abs(expected), 1e-300)
+    digits = 6
+    while digits < 17 and f"{got:.{digits}g}" == f"{expected:.{digits}g}":
+        digits += 1
+    text = (f"got {got:.{digits}g}, expected {expected:.{digits}g} "
+            f"(relative difference {rel:.1e})")
+    if 0 < rel < 1e-5:
+        text += (". A difference this small is rounding: the inputs are float64, "
+                 "and somewhere the computation went through float32 (a .float(), "
+                 "a float32 NumPy array) or a formula that loses digits, such as "
+                 "the log of a softmax instead of log_softmax")
+    return text
 
 
 def as_float(exercise_id: str, value, what: str = "the result") -> float:

@@ -27,6 +27,7 @@ from course_utils.checks._core import (
     exercise,
     input_gradients,
     known_mistake,
+    mismatch,
     plain_float,
     plain_tensor,
 )
@@ -291,9 +292,9 @@ class InfoLoss(Checker):
             if hint:
                 raise ExerciseFailed(f"Exercise 5.3: cat_loss {shape}: {hint}")
             raise ExerciseFailed(
-                f"Exercise 5.3: cat_loss = {got_cat:.6g} {shape}, expected "
-                f"{cat:.6g}: F.cross_entropy(q[:, :k], cat_codes) with "
-                "k = q.shape[1] - 2 * cont_codes.shape[1]."
+                f"Exercise 5.3: cat_loss {shape}: {mismatch(got_cat, cat)}. "
+                "F.cross_entropy(q[:, :k], cat_codes) with "
+                "k = q.shape[1] - 2 * cont_codes.shape[1] computes it stably."
             )
         if abs(got_cont - cont_nll) > 1e-8 * max(1.0, abs(cont_nll)):
             sq = 0.5 * (cont - mean) ** 2
@@ -323,8 +324,8 @@ class InfoLoss(Checker):
             if hint:
                 raise ExerciseFailed(f"Exercise 5.3: cont_loss {shape}: {hint}")
             raise ExerciseFailed(
-                f"Exercise 5.3: cont_loss = {got_cont:.6g} {shape}, expected "
-                f"{cont_nll:.6g}: the mean over the batch of the sum over codes of "
+                f"Exercise 5.3: cont_loss {shape}: {mismatch(got_cont, cont_nll)}. "
+                "It is the mean over the batch of the sum over codes of "
                 "1/2 ((c - mean) / std)^2 + log std + 1/2 log(2 pi)"
                 + (" (0 when there are no continuous codes)." if not m else ".")
             )
@@ -385,14 +386,31 @@ class MatchedAccuracy(Checker):
             # two codes that prefer label 0, so that a greedy matching is wrong
             codes[(labels == 0) & (rng.random(n) < 0.55)] = perm[1]
             codes[(labels == 1) & (rng.random(n) < 0.6)] = perm[2]
+            unused = -1
+            if not out:  # two digits merged into one code: another code unused
+                unused = int(perm[k - 1])
+                codes[codes == unused] = perm[k - 2]
             out.append({"codes": codes.astype(np.int64),
-                        "labels": labels.astype(np.int64), "k": k})
+                        "labels": labels.astype(np.int64), "k": k,
+                        "unused": unused})
         return out
 
     def run(self, matched_accuracy, case):
-        value = call_student("5.4", matched_accuracy, np.array(case["codes"]),
-                             np.array(case["labels"]), int(case["k"]))
-        return {"value": plain_float("5.4", value, "the accuracy")}
+        unused = int(case.get("unused", -1))
+        note = (f" In this case no sample has code {unused} (two digits share one "
+                "code, as when InfoGAN merges 4 and 9): its row of the table is "
+                "empty, and it must simply match no digit."
+                if unused >= 0 else "")
+        try:
+            value = call_student("5.4", matched_accuracy, np.array(case["codes"]),
+                                 np.array(case["labels"]), int(case["k"]))
+            return {"value": plain_float("5.4", value, "the accuracy")}
+        except ExerciseFailed as exc:
+            if not note:
+                raise
+            text = str(exc).rstrip()
+            raise ExerciseFailed(text + ("" if text.endswith(".") else ".") + note) \
+                from None
 
     def verify(self, case, result):
         from scipy.optimize import linear_sum_assignment
@@ -427,7 +445,7 @@ class MatchedAccuracy(Checker):
         if hint:
             raise ExerciseFailed(f"Exercise 5.4: {hint}")
         raise ExerciseFailed(
-            f"Exercise 5.4: got {got:.6g} with {k} codes, expected {expected:.6g}: "
+            f"Exercise 5.4: with {k} codes you {mismatch(got, expected)}: "
             "count each (code, label) pair in a k x k table, find the one-to-one "
             "matching with the largest total, divide by the number of samples."
         )
