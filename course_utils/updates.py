@@ -79,12 +79,14 @@ def _check_int(name: str, value, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
-def _d_update(ctx, gan_loss, real_out, fake_out, real_X, fake_X, logged, net_D=None):
+def _d_update(ctx, gan_loss, real_out, fake_out, real_X, fake_X, logged, net_D=None,
+              extra=None):
     """One discriminator update from its outputs on a real and a fake batch.
 
-    Adds the loss family's penalty (logged on its own), steps ``ctx.opt_D``,
-    runs the family's hook (weight clipping) and logs the loss, the critic's
-    estimate and D's mean outputs.
+    Adds the loss family's penalty (logged on its own) and ``extra`` (a term
+    of another objective stepped by the same optimiser, not logged as loss_D),
+    steps ``ctx.opt_D``, runs the family's hook (weight clipping) and logs the
+    loss, the critic's estimate and D's mean outputs.
     """
     net_D = ctx.net_D if net_D is None else net_D
     loss_D = gan_loss.d_loss(real_out, fake_out)
@@ -93,6 +95,8 @@ def _d_update(ctx, gan_loss, real_out, fake_out, real_X, fake_X, logged, net_D=N
         penalty = gan_loss.penalty(net_D, real_X, fake_X)
         logged["penalty"] = ctx.finite(penalty, "penalty")
         total = loss_D + penalty
+    if extra is not None:
+        total = total + extra
     ctx.opt_D.zero_grad(set_to_none=True)
     total.backward()
     ctx.opt_D.step()
@@ -271,9 +275,14 @@ class InfoGAN(UpdateRule):
     ``weight_cat``) plus the Gaussian negative log-likelihood of the
     continuous ones (weight ``weight_cont``); minimising it maximises the
     variational lower bound of I(c; G(z, c)). It is added to the generator's
-    objective and is Q's objective: ``opt_Q`` (default: Adam over the Q head
-    and D's shared body, at the generator's learning rate) steps on the
-    information loss alone. ``loss_Q`` is logged on its own, ``loss_G``
+    objective and is Q's objective. With ``q_update="own"`` (the default) Q has
+    an optimiser of its own: ``opt_Q`` (default: Adam over the Q head and D's
+    shared body, at the generator's learning rate) steps on the information
+    loss alone, so a body in ``opt_Q`` takes two optimiser steps per iteration.
+    With ``q_update="with_D"`` (the form of Chen et al.'s code) there is no
+    ``opt_Q``: the information loss on D's generated batch is added to D's
+    loss, and D's one optimiser, which must hold the Q head too, steps body,
+    D head and Q head together. ``loss_Q`` is logged on its own, ``loss_G``
     without it.
     """
 
@@ -285,7 +294,11 @@ class InfoGAN(UpdateRule):
         weight_cat: float = 1.0,
         weight_cont: float = 0.1,
         opt_Q: Optional[torch.optim.Optimizer] = None,
+        q_update: str = "own",
     ):
+        if q_update not in ("own", "with_D"):
+            raise ValueError(f"q_update must be 'own' or 'with_D', got {q_update!r}")
+        self.q_update = q_update
         self.categorical = tuple(categorical)
         for size in self.categorical:
             _check_int("each categorical code's size", size, 2)
@@ -346,6 +359,9 @@ class InfoGAN(UpdateRule):
         return cat_loss, cont_loss
 
     def setup(self, ctx) -> None:
+        if self.q_update == "with_D":
+            self._setup_with_D(ctx)
+            return
         if self.opt_Q is None:
             body, head = (getattr(ctx.net_D, name, None) for name in ("body", "q_head"))
             if body is None or head is None:
@@ -357,6 +373,16 @@ class InfoGAN(UpdateRule):
             params = list(head.parameters()) + list(body.parameters())
             self.opt_Q = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
         self._q_params = [p for g in self.opt_Q.param_groups for p in g["params"]]
+        self._g_params = [p for p in ctx.net_G.parameters() if p.requires_grad]
+
+    def _setup_with_D(self, ctx) -> None:
+        if self.opt_Q is not None:
+            raise ValueError("q_update='with_D' steps Q with D's optimiser: give no opt_Q")
+        in_D = {id(p) for g in ctx.opt_D.param_groups for p in g["params"]}
+        head = getattr(ctx.net_D, "q_head", None)
+        if head is not None and any(id(p) not in in_D for p in head.parameters()):
+            raise ValueError("q_update='with_D': opt_D must hold the Q head's parameters")
+        self._q_params = []
         self._g_params = [p for p in ctx.net_G.parameters() if p.requires_grad]
 
     def generator_input(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
@@ -375,13 +401,17 @@ class InfoGAN(UpdateRule):
         gan_loss, logged = self.loss, {}
         net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
         X = ctx.real(n)
-        codes, _, _ = self.sample_codes(X.shape[0], ctx.device)
+        codes, d_indices, d_cont = self.sample_codes(X.shape[0], ctx.device)
         with torch.no_grad():
             fake_X = net_G(self.generator_input(ctx.noise(X.shape[0]), codes))
         real_out, _ = self._scores(net_D, X)
-        fake_out, _ = self._scores(net_D, fake_X)
+        fake_out, q_fake = self._scores(net_D, fake_X)
+        info_D = None
+        if self.q_update == "with_D":  # one optimiser on D's loss minus λ·L_I
+            cat_d, cont_d = self.info_loss(q_fake, d_indices, d_cont)
+            info_D = self.weight_cat * cat_d + self.weight_cont * cont_d
         _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged,
-                  net_D=_FirstOutput(net_D))
+                  net_D=_FirstOutput(net_D), extra=info_D)
 
         codes, indices, cont = self.sample_codes(n, ctx.device)
         fake = net_G(self.generator_input(ctx.noise(n), codes))
@@ -390,16 +420,19 @@ class InfoGAN(UpdateRule):
         cat_loss, cont_loss = self.info_loss(q, indices, cont)
         loss_Q = self.weight_cat * cat_loss + self.weight_cont * cont_loss
         # Q (its head and the shared body) learns from the information loss
-        # alone; G from its own loss plus the information loss.
-        q_grads = torch.autograd.grad(loss_Q, self._q_params, retain_graph=True,
-                                      allow_unused=True)
+        # alone (with q_update="with_D" it learnt in D's step); G from its own
+        # loss plus the information loss.
+        if self._q_params:
+            q_grads = torch.autograd.grad(loss_Q, self._q_params, retain_graph=True,
+                                          allow_unused=True)
         ctx.opt_G.zero_grad(set_to_none=True)
         (loss_G + loss_Q).backward(inputs=self._g_params)
         ctx.opt_G.step()
-        self.opt_Q.zero_grad(set_to_none=True)
-        for p, g in zip(self._q_params, q_grads):
-            p.grad = g
-        self.opt_Q.step()
+        if self._q_params:
+            self.opt_Q.zero_grad(set_to_none=True)
+            for p, g in zip(self._q_params, q_grads):
+                p.grad = g
+            self.opt_Q.step()
         logged["loss_G"] = ctx.finite(loss_G, "loss_G")
         logged["loss_Q"] = ctx.finite(loss_Q, "loss_Q")
         if self.categorical:

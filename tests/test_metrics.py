@@ -177,6 +177,36 @@ def test_matched_code_accuracy(heldout):
     assert metrics.matched_code_accuracy(twenty, labels) == pytest.approx(0.5, abs=0.05)
 
 
+def test_matched_code_accuracy_held_out():
+    # codes that are pure noise: fitting the matching on the scored sample finds
+    # the best of 10! matchings for that sample's noise and reads above chance;
+    # fitted on an independent sample, it reads chance (0.1)
+    rng = np.random.default_rng(0)
+    in_sample, held_out = [], []
+    for _ in range(20):
+        codes, labels, fit_codes, fit_labels = rng.integers(0, 10, (4, 1000))
+        in_sample.append(metrics.matched_code_accuracy(codes, labels))
+        held_out.append(metrics.matched_code_accuracy(
+            codes, labels, fit_on=(fit_codes, fit_labels)))
+    assert min(in_sample) > 0.125  # about 0.14, 3 std above 0.1 in every draw
+    assert abs(np.mean(held_out) - 0.1) < 0.01  # std of the mean about 0.002
+    # a code that carries the label: the matching found on one sample holds on
+    # another, and the mapping returned is the fitted one
+    perm = rng.permutation(10)
+    labels, fit_labels = rng.integers(0, 10, (2, 1000))
+    acc, mapping = metrics.matched_code_accuracy(
+        perm[labels], labels, return_mapping=True, fit_on=(perm[fit_labels], fit_labels))
+    assert acc == 1.0 and all(mapping[int(perm[d])] == d for d in range(10))
+    # a matching fitted on a sample that swapped two codes is charged for it
+    swapped = fit_labels.copy()
+    swapped[fit_labels == 0], swapped[fit_labels == 1] = 1, 0
+    acc = metrics.matched_code_accuracy(perm[labels], labels,
+                                        fit_on=(perm[fit_labels], swapped))
+    assert acc == pytest.approx(1 - np.isin(labels, [0, 1]).mean())
+    with pytest.raises(ValueError, match="fit_on"):
+        metrics.matched_code_accuracy(labels, labels, fit_on=(labels, labels[:10]))
+
+
 # ----------------------------------------------------------------- one call
 def test_evaluate_images_real_vs_noise(train, noise):
     real = metrics.evaluate_images(train[0][:500], n_real=500, seed=0)

@@ -286,6 +286,76 @@ def test_infogan_q_learns_from_the_information_loss_alone():
     assert same(before, params_of(D.body))
 
 
+def _one_infogan_iteration(weight, q_update, lr=0.1):
+    # one iteration from seed 0 with plain SGD for D: returns D's parameters after it
+    rule = updates.InfoGAN(categorical=(2,), continuous=1, weight_cat=weight,
+                           weight_cont=weight, q_update=q_update)
+    utils.set_seed(0)
+    G, D = _infogan_nets(rule)
+    opt_Q = None
+    if q_update == "own":
+        opt_Q = torch.optim.SGD(D.q_head.parameters(), lr=lr)
+        rule.opt_Q = opt_Q
+    train.train_gan(G, D, gaussian_1d, rule=rule, latent_dim=2, num_steps=1,
+                    opt_D=torch.optim.SGD(D.parameters(), lr=lr), progress=False)
+    return params_of(D.body), params_of(D.q_head)
+
+
+def test_infogan_q_update_with_D_is_one_step_on_D_loss_plus_information_loss():
+    # Chen et al.'s form: D's one optimiser steps on loss_D + weight * L_I. With
+    # SGD the body's change is then affine in the weight, and the weight moves it
+    body0, head0 = _one_infogan_iteration(0.0, "with_D")
+    body1, head1 = _one_infogan_iteration(1.0, "with_D")
+    body2, _ = _one_infogan_iteration(2.0, "with_D")
+    assert not same(body0, body1)
+    for a, b, c in zip(body0, body1, body2):
+        torch.testing.assert_close(c - b, b - a, atol=1e-6, rtol=1e-4)
+    assert same(head0, _one_infogan_iteration(0.0, "with_D")[1])  # no loss, no step
+    assert not same(head0, head1)  # the Q head learns in D's step
+    # with Q's own optimiser over its head, the information loss never reaches the
+    # body: the body's step is D's alone, whatever the weight
+    assert same(_one_infogan_iteration(0.0, "own")[0],
+                _one_infogan_iteration(1.0, "own")[0])
+
+
+def test_infogan_q_update_with_D_steps_the_body_once_per_iteration():
+    utils.set_seed(0)
+    X, _ = _two_class_data()
+    steps = {}
+    for q_update in ("own", "with_D"):
+        rule = updates.InfoGAN(categorical=(2,), continuous=1, q_update=q_update)
+        G, D = _infogan_nets(rule)
+        opt_D = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
+        h = train.train_gan(G, D, X, rule=rule, latent_dim=2, num_steps=400,
+                            batch_size=64, progress=False, opt_D=opt_D,
+                            opt_G=torch.optim.Adam(G.parameters(), 1e-3,
+                                                   betas=(0.5, 0.999)))
+        optimisers = [opt_D] + ([rule.opt_Q] if rule.opt_Q is not None else [])
+        weight = D.body[0].weight
+        steps[q_update] = sum(int(o.state[weight]["step"]) for o in optimisers
+                              if weight in o.state)
+        if q_update == "with_D":  # Q learns the code through D's optimiser alone
+            assert rule.opt_Q is None
+            assert np.mean(h.log("loss_Q_categorical")[-50:]) < 0.1
+    # the default opt_Q holds the body too: two Adam steps on it per iteration
+    assert steps == {"own": 800, "with_D": 400}
+
+
+def test_infogan_q_update_with_D_checks_its_optimisers():
+    with pytest.raises(ValueError, match="q_update"):
+        updates.InfoGAN(categorical=(2,), q_update="joint")
+    for opt_Q, d_params, match in [
+            (True, "all", "give no opt_Q"), (False, "body", "Q head")]:
+        rule = updates.InfoGAN(categorical=(2,), q_update="with_D")
+        G, D = _infogan_nets(rule)
+        if opt_Q:
+            rule.opt_Q = torch.optim.SGD(D.q_head.parameters(), lr=0.1)
+        held = D.parameters() if d_params == "all" else D.body.parameters()
+        with pytest.raises(ValueError, match=match):
+            train.train_gan(G, D, gaussian_1d, rule=rule, latent_dim=2, num_steps=1,
+                            opt_D=torch.optim.SGD(held, lr=0.1), progress=False)
+
+
 def test_infogan_needs_a_q_output():
     rule = updates.InfoGAN(categorical=(2,))
     G = mlp(2 + 2, 1)

@@ -331,6 +331,7 @@ def matched_code_accuracy(
     return_mapping: bool = False,
     batch_size: int = 500,
     device=None,
+    fit_on=None,
 ):
     """Accuracy of a discrete code as a digit label, after the best matching.
 
@@ -340,18 +341,41 @@ def matched_code_accuracy(
     and returns the share of samples it gets right. `images_or_labels` are the
     generated images (classified here) or their labels. With
     `return_mapping=True` returns (accuracy, {code: class}).
+
+    By default the matching is fitted on the very samples it scores, which
+    flatters a weak code: the best of 10! matchings fits part of the noise of
+    the sample (codes that are pure noise score about 0.14 on 1,000 samples and 0.12 on
+    5,000, not 0.1).
+    `fit_on=(other_codes, other_images_or_labels)`, an independent sample of
+    the same generator, fits the matching there and scores it here: a
+    held-out estimate, unbiased for the matching it uses. A code the fitting
+    sample never drew counts as wrong.
     Written for notebook 05 (conditional GAN and InfoGAN).
     """
     from scipy.optimize import linear_sum_assignment
+
+    def counts(codes_, labels_, n_codes):
+        table = np.zeros((n_codes, N_CLASSES), dtype=np.int64)
+        np.add.at(table, (codes_, labels_), 1)
+        return table
 
     c = _as_codes(codes)
     labels = _labels_from(images_or_labels, batch_size, device)
     if len(c) != len(labels):
         raise ValueError(f"{len(c)} codes but {len(labels)} images/labels")
     n_codes = int(c.max()) + 1 if len(c) else 0
-    table = np.zeros((n_codes, N_CLASSES), dtype=np.int64)
-    np.add.at(table, (c, labels), 1)
-    rows, cols = linear_sum_assignment(table, maximize=True)
+    if fit_on is None:
+        fit_table = table = counts(c, labels, n_codes)
+    else:
+        fit_c = _as_codes(fit_on[0])
+        fit_labels = _labels_from(fit_on[1], batch_size, device)
+        if len(fit_c) != len(fit_labels):
+            raise ValueError(f"fit_on: {len(fit_c)} codes but {len(fit_labels)} "
+                             "images/labels")
+        n_codes = max(n_codes, int(fit_c.max()) + 1 if len(fit_c) else 0)
+        fit_table = counts(fit_c, fit_labels, n_codes)
+        table = counts(c, labels, n_codes)
+    rows, cols = linear_sum_assignment(fit_table, maximize=True)
     accuracy = float(table[rows, cols].sum() / max(len(c), 1))
     if return_mapping:
         return accuracy, {int(r): int(k) for r, k in zip(rows, cols, strict=True)}
