@@ -25,6 +25,14 @@ def _stats_squared(samples, centres, sigma):  # squared distance against 3 sigma
     return len(torch.unique(which[good])), good.double().mean().item()
 
 
+def _stats_strict(samples, centres, sigma):  # modes holding 1 % of the samples
+    d = torch.cdist(samples.double(), centres.double())
+    near, which = d.min(1)
+    good = near < 3 * sigma
+    held = torch.bincount(which[good], minlength=len(centres))
+    return int((held >= 0.01 * len(samples)).sum()), good.double().mean().item()
+
+
 def _stats_any_sample(samples, centres, sigma):  # modes of all samples
     d = torch.cdist(samples.double(), centres.double())
     near, which = d.min(1)
@@ -91,6 +99,7 @@ WRONG = {
         (_stats_squared, "not its square"),
         (_stats_any_sample, "published rule"),
         (_stats_count, "not their number"),
+        (_stats_strict, "only one or two"),
         (lambda s, c, sigma: [1, 0.5], "tuple"),
     ],
     "4.3": [

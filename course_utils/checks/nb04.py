@@ -104,8 +104,11 @@ class ModeStats(Checker):
             spread = np.where(rng.random(n) < 0.7, 1.5, 6.0) * sigma
             samples = centres[which] + rng.standard_normal((n, 2)) * spread[:, None]
             # a lone sample nearest to an unused mode, but far from it
-            lone = [m for m in range(k) if m not in used][0]
-            samples[0] = centres[lone] + 5 * sigma
+            unused = [m for m in range(k) if m not in used]
+            samples[0] = centres[unused[0]] + 5 * sigma
+            # a mode held by two high-quality samples only, fewer than the stricter
+            # count's 1 % of the samples: the published rule counts it
+            samples[1:3] = centres[unused[1]] + rng.standard_normal((2, 2)) * 0.5 * sigma
             out.append({"samples": samples.astype(np.float32),
                         "centres": centres.astype(np.float32), "sigma": sigma})
         return out
@@ -151,6 +154,17 @@ class ModeStats(Checker):
             )
         if modes != exp_modes:
             any_sample = len(np.unique(d2.argmin(1)))
+            good = np.sqrt(d2.min(1)) < 3 * sigma
+            held = np.bincount(d2.argmin(1)[good], minlength=len(centres))
+            sparse = int(((held > 0) & (held < 0.01 * len(samples))).sum())
+            if exp_modes - sparse <= modes < exp_modes:
+                raise ExerciseFailed(
+                    f"Exercise 4.2: you counted {int(modes)} modes, but {exp_modes} "
+                    f"have a high-quality sample nearest to them; {sparse} of them "
+                    "hold only one or two. The published rule counts a mode as soon "
+                    "as one high-quality sample is nearest to it (a minimum number "
+                    "per mode makes the stricter count)."
+                )
             if modes == any_sample:
                 raise ExerciseFailed(
                     f"Exercise 4.2: you counted {int(modes)} modes, every mode that "
