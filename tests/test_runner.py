@@ -56,12 +56,14 @@ def test_run_writes_report_and_continues_after_a_failure(tmp_path, broken_notebo
     assert broken["metrics"] == {"before_failure": 1.0}
     assert first["name"] == "01_minimax_game" and first["status"] == "ok"
     assert first["error"] is None and first["parameters"] == {"QUICK": True}
+    assert first["restarted"] is None
     assert first["seconds"] > 0
     assert first["budget_seconds"] == 180 and broken["budget_seconds"] == 180
     assert abs(first["metrics"]["value_at_equilibrium"] + 1.3862944) < 1e-5
     assert (out / "01_minimax_game.ipynb").exists()
     md = (out / "report.md").read_text()
     assert "| 01_minimax_game | ok |" in md and "## Failures" in md
+    assert "## Restarts" not in md
 
 
 def test_bad_parameters_are_refused_before_running(tmp_path):
@@ -219,3 +221,93 @@ def test_claims_raise_on_the_own_recipe_and_print_when_it_is_changed(tmp_path):
     assert strict.returncode == 1
     entry = json.loads((out / "d" / "report.json").read_text())["notebooks"][0]
     assert "ClaimFailed" in entry["error"] and "LR is small" in entry["error"]
+
+
+def hang_notebook(path, *cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params_cell = nbformat.v4.new_code_cell("SEED = 0\nQUICK = False")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [params_cell] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_kernel_idle_with_a_cell_pending_is_restarted_once_and_reported(tmp_path):
+    """The first run's reply to cell 2 is lost while the kernel reports idle: the
+    notebook is stopped after the idle limit and rerun from the start, which goes
+    through; a busy cell longer than the limit is left alone."""
+    from hang import hang_source
+
+    from course_utils.instructor import runner
+
+    marker = tmp_path / "hung_once"
+    path = hang_notebook(
+        tmp_path / "97_hang.ipynb",
+        "import time\ntime.sleep(2.5)  # busy for longer than the idle limit",
+        hang_source("reply", str(marker)),
+        "from course_utils import record\nrecord('after', 1.0)",
+    )
+    out = tmp_path / "build"
+    report = runner.run_notebooks([str(path)], {}, out, idle_limit=1.5,
+                                  log=lambda *a, **k: None)
+    entry = report["notebooks"][0]
+    assert entry["status"] == "ok" and entry["error"] is None, entry
+    assert entry["metrics"] == {"after": 1.0}
+    restarted = entry["restarted"]
+    assert restarted["cell"] == 2 and restarted["seconds"] >= 1.5
+    assert restarted["reason"] == (
+        "the kernel finished cell 2 and reported idle, but no reply to its execute "
+        "request came in 1.5 s")
+    saved = json.loads((out / "report.json").read_text())["notebooks"][0]
+    assert saved["restarted"] == restarted
+    md = (out / "report.md").read_text()
+    assert "| 97_hang | ok (restarted once) |" in md
+    assert "## Restarts" in md and restarted["reason"] in md
+
+
+def test_a_second_hang_fails_the_notebook_with_a_clear_error(tmp_path):
+    """Here the kernel never takes up cell 2's request (nothing about it comes
+    back), in both runs: the notebook fails, saying it hung again after a restart."""
+    from hang import hang_source
+
+    from course_utils.instructor import runner
+
+    path = hang_notebook(
+        tmp_path / "97_hang.ipynb",
+        hang_source("request"),
+        "from course_utils import record\nrecord('after', 1.0)",
+    )
+    out = tmp_path / "build"
+    entry = runner.run_notebooks([str(path)], {}, out, idle_limit=1.5,
+                                 log=lambda *a, **k: None)["notebooks"][0]
+    why = ("the kernel stayed idle for 1.5 s after cell 2 was sent: it neither took "
+           "it up nor replied")
+    assert entry["status"] == "failed"
+    assert entry["restarted"]["reason"] == why
+    assert entry["error"] == (
+        f"the kernel hung again after a restart: {why} (the first run hung the same "
+        "way)")
+    md = (out / "report.md").read_text()
+    assert "| 97_hang | failed (restarted once) |" in md
+    assert f"- **97_hang**: {entry['error']}" in md
+
+
+def test_a_lost_answer_after_the_last_cell_is_a_hang_too(tmp_path):
+    """papermill asks the kernel for its info once every cell has run; an answer
+    that never comes is a hang like a lost cell reply."""
+    from hang import hang_source
+
+    from course_utils.instructor import runner
+
+    path = hang_notebook(tmp_path / "97_hang.ipynb", hang_source("kernel_info"))
+    entry = runner.run_notebooks([str(path)], {}, tmp_path / "build", idle_limit=1.5,
+                                 log=lambda *a, **k: None)["notebooks"][0]
+    why = ("the kernel ran every cell but did not answer the closing kernel_info "
+           "request in 1.5 s")
+    assert entry["status"] == "failed" and entry["restarted"]["reason"] == why
+    assert entry["restarted"]["cell"] is None
+    assert entry["error"] == (
+        f"the kernel hung again after a restart: {why} (the first run hung the same "
+        "way)")

@@ -4,6 +4,10 @@ Each notebook is executed with papermill into the output folder; its recorded
 metrics (see :mod:`course_utils.recording`) are collected into ``report.json``
 and ``report.md``. A failing notebook is reported with the failing cell and its
 error, the others still run.
+
+A watchdog notices a kernel that sits idle while a cell is still waiting for
+its reply (see :func:`_watched_engine`). Such a notebook is stopped and run
+once more from the start, and the report says so; a second hang fails it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from course_utils.instructor import notebooks as nbtools
 from course_utils.paths import NOTEBOOKS_DIR, REPO_DIR
 from course_utils.recording import ENV_VAR, STRICT_VAR
 
-__all__ = ["run_notebooks", "write_report"]
+__all__ = ["run_notebooks", "write_report", "KernelWentIdle"]
+
+IDLE_LIMIT_VAR = "COURSE_KERNEL_IDLE_LIMIT"
+IDLE_LIMIT = 60.0  # seconds a kernel may sit idle while a cell awaits its reply
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -74,6 +81,171 @@ def _poll_in_slices() -> None:
     AsyncZMQSocketChannel.get_msg = get_msg
 
 
+class KernelWentIdle(RuntimeError):
+    """The kernel sat idle while a cell was still waiting for its reply."""
+
+    def __init__(self, message: str, cell_index: int | None = None):
+        super().__init__(message)
+        self.cell_index = cell_index
+
+
+def idle_limit_default() -> float:
+    """The watchdog's limit: ``COURSE_KERNEL_IDLE_LIMIT`` seconds, else 60."""
+    text = os.environ.get(IDLE_LIMIT_VAR, "").strip()
+    return float(text) if text else IDLE_LIMIT
+
+
+WATCH_SLICE = 0.5  # seconds between two looks of the watchdog
+
+
+def _watched_engine() -> str:
+    """Register (once) and name a papermill engine whose client runs a watchdog.
+
+    It is papermill's own nbclient engine with :class:`_WatchedClient` in place
+    of papermill's client; everything else is unchanged.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from jupyter_core.utils import ensure_async, run_sync
+    from papermill.utils import merge_kwargs, remove_args
+    from traitlets import Float
+
+    name = "course-watched"
+    if name in papermill_engines._engines:
+        return name
+
+    class _WatchedClient(PapermillNotebookClient):
+        """papermill's client with a watchdog on each cell's reply.
+
+        ipykernel reports ``busy`` on IOPub when it takes up an execute request
+        and ``idle`` when it is done with it, after sending the reply on the
+        shell channel. So a kernel whose last word about the pending request is
+        ``idle`` (or that never reported ``busy`` for it: the request was not
+        taken up) owes nothing but the reply. If that state lasts
+        ``idle_limit`` seconds, the run is hung: the reply is lost and only the
+        cell's time limit would end the wait. The watchdog then raises
+        :class:`KernelWentIdle`. A kernel that reported ``busy`` is working
+        and is never interrupted, however long the cell runs. The request
+        papermill sends once every cell has run (``kernel_info``) has the same
+        limit for its answer.
+        """
+
+        idle_limit = Float(IDLE_LIMIT).tag(config=True)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._status_of = {}  # msg id -> (last state reported, when)
+
+        def process_message(self, msg, cell, cell_index):
+            # nbclient hands over the IOPub messages of the pending request only.
+            if msg.get("msg_type") == "status":
+                state = msg.get("content", {}).get("execution_state")
+                parent = msg.get("parent_header", {}).get("msg_id")
+                if state in ("busy", "idle") and parent:
+                    self._status_of[parent] = (state, time.monotonic())
+            return super().process_message(msg, cell, cell_index)
+
+        async def _async_poll_for_reply(
+            self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive
+        ):
+            import asyncio
+
+            sent = time.monotonic()
+            reply = asyncio.ensure_future(
+                super()._async_poll_for_reply(
+                    msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive
+                )
+            )
+            try:
+                while True:
+                    await asyncio.wait({reply}, timeout=WATCH_SLICE)
+                    if reply.done():
+                        return reply.result()
+                    state, since = self._status_of.get(msg_id, ("unstarted", sent))
+                    if state == "busy" or time.monotonic() - since <= self.idle_limit:
+                        continue
+                    if not await ensure_async(self.kc.is_alive()):
+                        continue  # nbclient reports a dead kernel itself
+                    task_poll_kernel_alive.cancel()
+                    index = next(
+                        (i for i, c in enumerate(self.nb.cells) if c is cell), None
+                    )
+                    where = "a cell" if index is None else f"cell {index}"
+                    if state == "idle":
+                        why = (
+                            f"the kernel finished {where} and reported idle, but "
+                            "no reply to its execute request came in "
+                            f"{self.idle_limit:g} s"
+                        )
+                    else:
+                        why = (
+                            f"the kernel stayed idle for {self.idle_limit:g} s after "
+                            f"{where} was sent: it neither took it up nor replied"
+                        )
+                    raise KernelWentIdle(why, index)
+            finally:
+                if not reply.done():
+                    reply.cancel()
+                self._status_of.pop(msg_id, None)
+
+        def wait_for_reply(self, msg_id, cell=None):
+            if cell is not None:
+                return super().wait_for_reply(msg_id, cell)
+            return run_sync(self._async_wait_outside_cells)(msg_id)
+
+        async def _async_wait_outside_cells(self, msg_id):
+            # papermill's kernel_info request once every cell has run: an idle
+            # kernel answers it at once, so no answer within the limit is a hang.
+            deadline = time.monotonic() + self.idle_limit
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise KernelWentIdle(
+                        "the kernel ran every cell but did not answer the closing "
+                        f"kernel_info request in {self.idle_limit:g} s"
+                    )
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+                except Empty:
+                    await self._async_check_alive()
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+
+    class _WatchedEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            # As NBClientEngine.execute_managed_notebook, with the watched client.
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout or kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            return _WatchedClient(nb_man, **final_kwargs).execute()
+
+    from papermill.log import logger
+
+    papermill_engines.register(name, _WatchedEngine)
+    return name
+
+
 def run_notebooks(
     names: list[str] | None,
     parameters: dict,
@@ -83,8 +255,14 @@ def run_notebooks(
     log=print,
     suffix: str = "",
     report: dict | None = None,
+    idle_limit: float | None = None,
 ) -> dict:
     """Execute the named notebooks (all by default) and return the report dict.
+
+    A notebook whose kernel sits idle for ``idle_limit`` seconds (default
+    :func:`idle_limit_default`) while a cell still waits for its reply is run
+    once more from the start; its entry's ``restarted`` says where and why
+    (None when it ran through at once). A second hang fails it.
 
     ``suffix`` is added to each executed notebook's file name (sweeps use it);
     ``report`` is an existing report to append to.
@@ -92,6 +270,8 @@ def run_notebooks(
     import papermill as pm
 
     _poll_in_slices()
+    engine = _watched_engine()
+    idle_limit = idle_limit_default() if idle_limit is None else float(idle_limit)
     paths = (
         [nbtools.find_notebook(n) for n in names] if names else nbtools.list_notebooks()
     )
@@ -132,6 +312,7 @@ def run_notebooks(
             "error": None,
             "output": str(out_dir / out_name),
             "source_sha256": nbtools.source_digest(path),
+            "restarted": None,
         }
         old = os.environ.get(ENV_VAR)
         old_strict = os.environ.get(STRICT_VAR)
@@ -139,28 +320,54 @@ def run_notebooks(
         # The text's claims about training runs hold for the course's own recipe on
         # every seed: they raise unless a parameter other than SEED was changed.
         os.environ[STRICT_VAR] = "1" if _own_recipe(path, parameters) else "0"
-        start = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(path),
-                str(out_dir / out_name),
-                parameters=parameters,
-                kernel_name="python3",
-                cwd=str(path.parent),
-                progress_bar=sys.stderr.isatty(),
-                execution_timeout=cell_timeout,
-                log_output=False,
-            )
-        except Exception as exc:  # papermill errors, timeouts, kernel deaths
-            entry["status"] = "failed"
-            entry["error"] = _failure_text(exc)
-            if type(exc).__name__ != "PapermillExecutionError":
-                entry["error"] += (
-                    "\n"
-                    + "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                )
+            for attempt in (1, 2):
+                metrics_file.unlink(missing_ok=True)
+                start = time.perf_counter()
+                try:
+                    pm.execute_notebook(
+                        str(path),
+                        str(out_dir / out_name),
+                        parameters=parameters,
+                        kernel_name="python3",
+                        cwd=str(path.parent),
+                        progress_bar=sys.stderr.isatty(),
+                        execution_timeout=cell_timeout,
+                        log_output=False,
+                        engine_name=engine,
+                        idle_limit=idle_limit,
+                    )
+                except KernelWentIdle as exc:
+                    seconds = round(time.perf_counter() - start, 2)
+                    if attempt == 1:
+                        entry["restarted"] = {
+                            "cell": exc.cell_index,
+                            "reason": str(exc),
+                            "seconds": seconds,
+                        }
+                        log(f"    hung after {seconds:.1f} s ({exc}); "
+                            "restarting it once from the start", flush=True)
+                        continue
+                    entry["status"] = "failed"
+                    first = entry["restarted"]["reason"]
+                    entry["error"] = (
+                        f"the kernel hung again after a restart: {exc}"
+                        + (" (the first run hung the same way)" if first == str(exc)
+                           else f" (the first run: {first})")
+                    )
+                except Exception as exc:  # papermill errors, timeouts, kernel deaths
+                    entry["status"] = "failed"
+                    entry["error"] = _failure_text(exc)
+                    if type(exc).__name__ != "PapermillExecutionError":
+                        entry["error"] += (
+                            "\n"
+                            + "".join(
+                                traceback.format_exception_only(type(exc), exc)
+                            ).strip()
+                        )
+                entry["seconds"] = round(time.perf_counter() - start, 2)
+                break
         finally:
-            entry["seconds"] = round(time.perf_counter() - start, 2)
             for name, value in ((ENV_VAR, old), (STRICT_VAR, old_strict)):
                 if value is None:
                     os.environ.pop(name, None)
@@ -188,6 +395,13 @@ def _own_recipe(path: Path, parameters: dict) -> bool:
     defaults = nbtools.parameter_defaults(nbtools.read(path))
     return all(name in ("SEED", "DEVICE") or defaults.get(name) == value
                for name, value in parameters.items())
+
+
+def _status_text(entry: dict) -> str:
+    """The status as the tables show it: a restart is said next to it."""
+    if entry.get("restarted"):
+        return f"{entry['status']} (restarted once)"
+    return entry["status"]
 
 
 def _fmt(value) -> str:
@@ -221,7 +435,7 @@ def write_report(report: dict, out_dir: Path) -> None:
         )
         cells = [
             e["name"],
-            e["status"],
+            _status_text(e),
             _fmt(e["seconds"]),
             ("-" if budget is None else _fmt(budget)) + over,
             params,
@@ -233,8 +447,23 @@ def write_report(report: dict, out_dir: Path) -> None:
         lines += ["", "## Failures", ""]
         for e in failed:
             lines.append(f"- **{e['name']}**: {e['error']}")
+    restarted = [e for e in report["notebooks"] if e.get("restarted")]
+    if restarted:
+        lines += ["", "## Restarts", ""]
+        for e in restarted:
+            r = e["restarted"]
+            lines.append(
+                f"- **{e['name']}** was stopped after {_fmt(r['seconds'])} s and run "
+                f"again from the start: {r['reason']}. Its seconds are the second "
+                "run's."
+            )
     total = sum(e["seconds"] or 0 for e in report["notebooks"])
-    lines += ["", f"Total: {total:.1f} s for {len(report['notebooks'])} notebook(s)."]
+    lost = sum(e["restarted"]["seconds"] or 0 for e in restarted)
+    lines += [
+        "",
+        f"Total: {total:.1f} s for {len(report['notebooks'])} notebook(s)"
+        + (f", and {lost:.1f} s in hung runs." if restarted else "."),
+    ]
     (out_dir / "report.md").write_text("\n".join(lines) + "\n")
 
 
@@ -303,7 +532,7 @@ def write_sweep_table(
             row = [e.get("change", "")]
         else:
             row = [_fmt(e["parameters"].get(n)) for n in names]
-        row += [e["status"], _fmt(e["seconds"])]
+        row += [_status_text(e), _fmt(e["seconds"])]
         row += [_fmt(e["metrics"].get(m, "-")) for m in metric_names]
         lines.append("| " + " | ".join(row) + " |")
     (Path(out_dir) / "sweep.md").write_text("\n".join(lines) + "\n")
