@@ -288,3 +288,44 @@ def test_student_or_falls_back_on_stubs_and_wrong_answers(capsys):
         assert "reference.bilinear_alternating_step" in out
     with pytest.raises(KeyError):
         _core.student_or("9.9", stub, stub)
+
+
+@pytest.fixture
+def fresh_kernel():
+    """No check has refused anything yet, as in a fresh kernel."""
+    _core._REFUSALS.clear()
+    yield
+    _core._REFUSALS.clear()
+
+
+def test_a_worked_step_comes_only_with_the_second_refusal(fresh_kernel):
+    def strided(x, m):  # packs samples i, i + n/m, ...: refused with a worked step
+        n, d = x.shape
+        return x.reshape(m, n // m, d).transpose(0, 1).reshape(n // m, m * d)
+
+    with pytest.raises(checks.ExerciseFailed) as first:
+        checks.check("4.3", strided)
+    assert "pack consecutive samples" in str(first.value)
+    assert "reshape(n // m" not in str(first.value) and "Try again" in str(first.value)
+    with pytest.raises(checks.ExerciseFailed) as second:
+        checks.check("4.3", strided)
+    assert "Worked step: x.reshape(n // m, m * d) does it" in str(second.value)
+    # another exercise keeps its own count
+    with pytest.raises(checks.ExerciseFailed) as other:
+        checks.check("6.5", lambda d, t: float(d))
+    assert "end points only" in str(other.value)
+    assert "Add the variances" not in str(other.value)
+
+
+def test_a_hint_without_a_worked_step_is_shown_whole_at_once(fresh_kernel):
+    with pytest.raises(checks.ExerciseFailed) as info:
+        checks.check("6.5", lambda d, t: (1 - t) ** 2 + t ** 2)
+    assert "d coordinates" in str(info.value) and "Try again" not in str(info.value)
+
+
+def test_the_worked_step_is_kept_apart_from_the_message():
+    from course_utils.checks._core import STEP
+
+    exc = checks.ExerciseFailed(f"Exercise 9.9: the sign is wrong.{STEP}Negate it.")
+    assert str(exc) == "Exercise 9.9: the sign is wrong." and exc.worked == "Negate it."
+    assert checks.ExerciseFailed("plain").worked is None

@@ -120,7 +120,7 @@ WRONG = {
         (lambda logits, log_m: torch.exp(log_m - logits).clamp(max=1.0), "sign"),
         (lambda logits, log_m: torch.exp(logits - log_m), "at most 1"),
         (lambda logits, log_m: (logits - log_m).clamp(max=0.0), "negative"),
-        (_ratio_through_d, "log space"),
+        (_ratio_through_d, "divides by 0"),
         (_log_ratio_through_d, "a little below log M"),
         (_exp_over_exp, "nan or inf"),
         (_a_draw, None),

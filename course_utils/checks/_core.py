@@ -37,16 +37,33 @@ __all__ = [
     "input_gradients",
     "judge_derived",
     "mismatch",
+    "STEP",
 ]
+
+
+# Separates a hint's nudge (what is wrong) from its worked step (how to fix it).
+STEP = "\x1f"  # an ASCII unit separator: never part of a hint's text
 
 
 class ExerciseFailed(AssertionError):
     """The answer to an exercise is wrong; the message says how and hints why.
 
+    A message may hold a worked step after :data:`STEP`: the message then says
+    what is wrong, and :attr:`worked` how to fix it. :func:`check` shows the worked
+    step only from the second refusal of the same exercise in the same kernel.
+
     In a notebook, IPython shows only the message (see ``_render_traceback_``):
     the checker's own frames say nothing to a student. When the student's code
     crashed, the crash's traceback comes first, so that its line can be found.
     """
+
+    def __init__(self, message: str = "", worked: str | None = None):
+        message = str(message)
+        if STEP in message:
+            message, _, rest = message.partition(STEP)
+            worked = rest.strip() if worked is None else f"{rest.strip()} {worked}"
+        super().__init__(message)
+        self.worked = worked
 
     def _render_traceback_(self) -> list[str]:
         import traceback
@@ -156,11 +173,28 @@ def check(exercise_id: str, answer) -> None:
     to judge in its own process.
     """
     checker = checker_for(exercise_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _answer_challenge(checker, answer)
-        _verify_own_cases(checker, answer)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _answer_challenge(checker, answer)
+            _verify_own_cases(checker, answer)
+    except ExerciseFailed as exc:
+        refused = _REFUSALS[exercise_id] = _REFUSALS.get(exercise_id, 0) + 1
+        if exc.worked is None:
+            raise
+        if refused == 1:
+            failed = ExerciseFailed(f"{exc} (Try again: if this check refuses "
+                                    "once more, it shows a worked step.)",
+                                    worked=exc.worked)
+        else:
+            failed = ExerciseFailed(f"{exc} Worked step: {exc.worked}",
+                                    worked=exc.worked)
+        raise failed from exc.__cause__
     print(f"Exercise {exercise_id} passed: {checker.summary}")
+
+
+# How often each exercise's check refused an answer in this kernel.
+_REFUSALS: dict[str, int] = {}
 
 
 def _verify_own_cases(checker: Checker, answer) -> None:

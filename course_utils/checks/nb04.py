@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -58,15 +59,16 @@ class HighQualityCeiling(Checker):
                 f"Exercise 4.1: hq_ceiling({k}) = {got:.6f} is the 1-D rule (for "
                 "k = 3 the familiar 99.73 %). In 2-D the distance to the centre is "
                 "the length of a vector of two independent N(0, sigma^2) "
-                "coordinates: its square over sigma^2 is chi-square with 2 degrees "
-                "of freedom. Integrate the 2-D density over the disc in polar "
-                "coordinates."
+                f"coordinates.{STEP}Its square over sigma^2 is chi-square with 2 "
+                "degrees of freedom. Integrate the 2-D density over the disc in "
+                "polar coordinates."
             )
         require_close(
             "4.1", got, expected, what=f"hq_ceiling({k})", atol=1e-6, rtol=1e-6,
-            hint="With r the distance to the centre in units of sigma, the 2-D "
-            "density of r is r exp(-r^2 / 2) (polar coordinates); integrate it "
-            "from 0 to k.",
+            hint="Integrate the 2-D Gaussian density over the disc of radius k "
+            f"sigma, in polar coordinates around the centre.{STEP}With r the "
+            "distance to the centre in units of sigma, the density of r is "
+            "r exp(-r^2 / 2); integrate it from 0 to k.",
         )
 
 
@@ -213,8 +215,9 @@ class Pack(Checker):
         if np.allclose(got, strided) and not np.allclose(got, expected):
             raise ExerciseFailed(
                 "Exercise 4.3: your packs take samples i, i + n/m, i + 2n/m, ...; "
-                "pack consecutive samples (rows 0 to m-1 form the first pack). "
-                "x.reshape(n // m, m * d) does it."
+                "pack consecutive samples (rows 0 to m-1 form the first pack)."
+                f"{STEP}x.reshape(n // m, m * d) does it: a reshape keeps the "
+                "order of the rows."
             )
         require_close("4.3", got, expected, what=f"pack(x, {m})", atol=1e-6,
                       hint="Row j holds samples j*m, ..., j*m + m - 1, each sample's "
@@ -333,8 +336,8 @@ class AcceptProbability(Checker):
                 f"Exercise 4.5: {what} gave nan or inf at the logits "
                 f"{logits[bad].tolist()}. exp(logit) overflows in float32 above "
                 "about 88.7, and D / (1 - D) divides by 0 once sigmoid(logit) "
-                "rounds to 1. Stay in log space: take exp(logits - log_m), and clip "
-                "before or after the exponential."
+                f"rounds to 1.{STEP}Stay in log space: take exp(logits - log_m), "
+                "and clip before or after the exponential."
             )
         got = as_array("4.5", result["values"], what)
         if got.shape != logits.shape:
@@ -349,8 +352,8 @@ class AcceptProbability(Checker):
         if np.allclose(got, flipped, atol=1e-6) and not np.allclose(expected, flipped):
             raise ExerciseFailed(
                 "Exercise 4.5: the sign is flipped: you keep the samples the "
-                "discriminator finds least real. Accept with exp(logit - log M), "
-                "which grows with the logit."
+                f"discriminator finds least real.{STEP}Accept with "
+                "exp(logit - log M), which grows with the logit."
             )
         near_one = (shift < 0) & (shift > -5)
         if np.any(near_one) and np.allclose(got[near_one], 1.0) and not (
@@ -358,19 +361,20 @@ class AcceptProbability(Checker):
             raise ExerciseFailed(
                 f"Exercise 4.5: {what} keeps every sample with a logit a little "
                 "below log M (with probability 1); those should be kept with "
-                "probability exp(logit - log M) < 1. Where does precision go? "
-                "sigmoid(logit) rounds to 1 in float32 from a logit of about 17, "
-                "and exp(logit) overflows above about 88.7: compute exp(logits - "
-                "log_m) directly."
+                "probability exp(logit - log M) < 1. Where does precision go?"
+                f"{STEP}sigmoid(logit) rounds to 1 in float32 from a logit of about "
+                "17, and exp(logit) overflows above about 88.7: compute "
+                "exp(logits - log_m) directly."
             )
         with np.errstate(over="ignore"):
             sigmoids = (1 / (1 + np.exp(-logits)), 1 / (1 + np.exp(-shift)))
         if any(np.allclose(got, v, atol=1e-5) for v in sigmoids):
             raise ExerciseFailed(
                 "Exercise 4.5: that is a sigmoid of the logit: D(x), the "
-                "discriminator's probability, not the density ratio. At the optimal "
-                "D, D / (1 - D) = p_data / p_g = exp(logit), so the acceptance "
-                "probability is that ratio over M: exp(logit - log M), at most 1."
+                "discriminator's probability, not the density ratio p_data / p_g."
+                f"{STEP}At the optimal D, D / (1 - D) = p_data / p_g = exp(logit), "
+                "so the acceptance probability is that ratio over M: "
+                "exp(logit - log M), at most 1."
             )
         if np.any(got > 1 + 1e-6):
             raise ExerciseFailed(
@@ -385,5 +389,7 @@ class AcceptProbability(Checker):
                 "exponential?"
             )
         require_close("4.5", got, expected, what=what, atol=1e-7, rtol=1e-4,
-                      hint="Accept with probability exp(logits - log_m), clipped at "
-                      "1 (torch.clamp(..., max=1) or exp of min(logits - log_m, 0)).")
+                      hint="The acceptance probability is the density ratio over "
+                      f"its bound M, at most 1.{STEP}Accept with probability "
+                      "exp(logits - log_m), clipped at 1 (torch.clamp(..., max=1) "
+                      "or exp of min(logits - log_m, 0)).")

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -427,8 +428,8 @@ class LineSquaredLength(Checker):
         inside = 0 < t < 1
         wrong = [
             (d if inside else None, "that is the squared length at the end points "
-             "only. In between, z_t is a weighted sum of two independent codes: add "
-             "the variances of the two terms, (1 - t)^2 and t^2."),
+             "only. In between, z_t is a weighted sum of two independent codes."
+             f"{STEP}Add the variances of the two terms, (1 - t)^2 and t^2."),
             (math.sqrt(expected), "that is about the length itself; the exercise "
              "asks for the expected squared length E|z_t|^2."),
             ((1 - t) ** 2 + t * t, "that is one coordinate's variance: a code has d "
@@ -446,5 +447,5 @@ class LineSquaredLength(Checker):
         judge_derived(
             "6.5", got, expected, wrong, where,
             "Expand |(1 - t) z0 + t z1|^2 into three terms and take the expectation "
-            "of each: E|z|^2 = d for a standard Gaussian code, and E[z0.z1] = 0 for "
-            "independent ones.")
+            f"of each.{STEP}E|z|^2 = d for a standard Gaussian code, and "
+            "E[z0.z1] = 0 for independent ones.")
