@@ -79,7 +79,7 @@ def extragradient_contraction(h):
 
 
 def optimal_discriminator_with_prior(p_data, p_g, x, pi):
-    """Exercise 2.4: the best D when a share pi of the samples is real,
+    """Exercise 2.2: the best D when a share pi of the samples is real,
     pi p_data / (pi p_data + (1 - pi) p_g). Introduced in 02_optimal_discriminator."""
     a, b = pi * p_data(x), (1 - pi) * p_g(x)
     return a / (a + b)

@@ -28,7 +28,7 @@ def _fails(exercise_id, answer, match=None):
 
 
 def test_all_checkers_registered():
-    assert {"2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3"} <= set(checks.registered())
+    assert {"2.1", "2.3", "2.4", "2.2", "3.1", "3.2", "3.3"} <= set(checks.registered())
 
 
 # -- 2.1 ---------------------------------------------------------------------
@@ -58,14 +58,14 @@ def test_unsolved_exercise_says_so():
     _fails("2.1", stub, "not solved yet")
 
 
-# -- 2.2 ---------------------------------------------------------------------
+# -- 2.3 ---------------------------------------------------------------------
 
 
-jsd_solution = solution("02_optimal_discriminator", "2.2")
+jsd_solution = solution("02_optimal_discriminator", "2.3")
 
 
 def test_2_2_reference_passes():
-    _passes("2.2", jsd_solution)
+    _passes("2.3", jsd_solution)
 
 
 def test_2_2_reference_values_agree_with_known_ones():
@@ -84,41 +84,41 @@ def test_2_2_wrong_answers_fail():
         m = (px + qx) / 2
         return torch.trapezoid(px * torch.log(px / m) + qx * torch.log(qx / m), x) / 2
 
-    _fails("2.2", naive, "xlogy")
+    _fails("2.3", naive, "xlogy")
 
     def doubled(p, q, x):
         return 2 * jsd_solution(p, q, x)
 
-    _fails("2.2", doubled, "twice")
+    _fails("2.3", doubled, "twice")
 
     def log2_based(p, q, x):
         return jsd_solution(p, q, x) / math.log(2)
 
-    _fails("2.2", log2_based, "natural")
+    _fails("2.3", log2_based, "natural")
 
     def kl_only(p, q, x):
         px, qx = p(x), q(x)
         return torch.trapezoid(torch.xlogy(px, px / qx).nan_to_num(0.0), x)
 
-    _fails("2.2", kl_only)
-    _fails("2.2", lambda p, q, x: "0.287769", "number")
+    _fails("2.3", kl_only)
+    _fails("2.3", lambda p, q, x: "0.287769", "number")
 
 
-# -- 2.3 ---------------------------------------------------------------------
+# -- 2.4 ---------------------------------------------------------------------
 
 
-value_solution = solution("02_optimal_discriminator", "2.3")
+value_solution = solution("02_optimal_discriminator", "2.4")
 
 
 def test_2_3_reference_passes():
-    _passes("2.3", value_solution)
+    _passes("2.4", value_solution)
 
 
 def test_2_3_wrong_answers_fail():
-    _fails("2.3", lambda p, q, D, x: -value_solution(p, q, D, x), "-V")
-    _fails("2.3", lambda p, q, D, x: value_solution(q, p, D, x), "real")
-    _fails("2.3", lambda p, q, D, x: value_solution(p, q, D, x).item() + 0.01)
-    _fails("2.3", lambda p, q, D, x: torch.trapezoid(p(x) * torch.log(D(x)), x))
+    _fails("2.4", lambda p, q, D, x: -value_solution(p, q, D, x), "-V")
+    _fails("2.4", lambda p, q, D, x: value_solution(q, p, D, x), "real")
+    _fails("2.4", lambda p, q, D, x: value_solution(p, q, D, x).item() + 0.01)
+    _fails("2.4", lambda p, q, D, x: torch.trapezoid(p(x) * torch.log(D(x)), x))
 
 
 # -- 3.1 ---------------------------------------------------------------------
@@ -142,7 +142,7 @@ def _d_step_from(loss_of):
 
 
 def test_2_4_reference_passes():
-    _passes("2.4", solution("02_optimal_discriminator", "2.4"))
+    _passes("2.2", solution("02_optimal_discriminator", "2.2"))
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_2_4_reference_passes():
     ],
 )
 def test_2_4_wrong_answers_fail(wrong, match):
-    _fails("2.4", wrong, match)
+    _fails("2.2", wrong, match)
 
 
 def test_3_1_reference_passes_and_bce_too():
@@ -327,7 +327,7 @@ def test_checks_do_not_touch_the_global_random_stream():
     torch.manual_seed(123)
     with redirect_stdout(io.StringIO()):
         checks.check("3.1", d_step_solution)
-        checks.check("2.2", jsd_solution)
+        checks.check("2.3", jsd_solution)
     assert torch.equal(torch.rand(3), expected)
 
 

@@ -1,13 +1,12 @@
 """Checkers for 02_optimal_discriminator.
 
 Exercise 2.1: ``optimal_discriminator(p_data, p_g, x)`` returns D*(x).
-Exercise 2.2: ``js_divergence(p, q, x)`` returns JSD(p || q) by the trapezoidal
-rule on the grid ``x``.
-Exercise 2.3: ``value_function(p_data, p_g, D, x)`` returns V(D, G) by the
-trapezoidal rule on the grid ``x``.
-
-Exercise 2.4: ``optimal_discriminator_prior(p_data, p_g, x, pi)`` returns the best
+Exercise 2.2: ``optimal_discriminator_prior(p_data, p_g, x, pi)`` returns the best
 D when real samples make up a share ``pi`` of what the discriminator sees.
+Exercise 2.3: ``js_divergence(p, q, x)`` returns JSD(p || q) by the trapezoidal
+rule on the grid ``x``.
+Exercise 2.4: ``value_function(p_data, p_g, D, x)`` returns V(D, G) by the
+trapezoidal rule on the grid ``x``.
 
 Densities and discriminators are passed as functions from a float64 tensor of
 points to a tensor of values. Densities and grids travel between processes as plain specs.
@@ -132,7 +131,7 @@ class OptimalDiscriminator(Checker):
         )
 
 
-# -- 2.2 ---------------------------------------------------------------------
+# -- 2.3 ---------------------------------------------------------------------
 
 
 def _reference_jsd(p, q, x) -> float:
@@ -152,7 +151,7 @@ _ZERO_HINT = (
 )
 
 
-@exercise("2.2", "JSD by quadrature: 0 for equal densities, log 2 for disjoint ones, "
+@exercise("2.3", "JSD by quadrature: 0 for equal densities, log 2 for disjoint ones, "
           "0.287769 for N(0, 1) against N(1.5, 0.7^2).")
 class JSDivergence(Checker):
     def cases(self, rng):
@@ -172,29 +171,29 @@ class JSDivergence(Checker):
 
     def run(self, fn, case):
         x = _grid(case["x"])
-        return _number("2.2", call_student("2.2", fn, _density(case["p"]),
+        return _number("2.3", call_student("2.3", fn, _density(case["p"]),
                                            _density(case["q"]), x),
                        f"JSD for {case['label']}", _ZERO_HINT)
 
     def verify(self, case, result):
         label = case["label"]
-        got = as_float("2.2", result, f"the JSD for {label}")
+        got = as_float("2.3", result, f"the JSD for {label}")
         expected = _reference_jsd(_density(case["p"]), _density(case["q"]),
                                   _grid(case["x"]))  # agrees with "known" (tested)
         if abs(got - 2 * expected) < 1e-5 and expected > 1e-3:
             raise ExerciseFailed(
-                f"Exercise 2.2: for {label} you returned twice the JSD. JSD is the "
+                f"Exercise 2.3: for {label} you returned twice the JSD. JSD is the "
                 "average of KL(p || m) and KL(q || m), not their sum."
             )
         require_close(
-            "2.2", got, expected, what=f"the JSD for {label}", atol=1e-5, rtol=0.0,
+            "2.3", got, expected, what=f"the JSD for {label}", atol=1e-5, rtol=0.0,
             hint="JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2 with m = (p + q) / 2 "
             "and KL(p || m) = integral of p log(p / m); integrate with "
             "torch.trapezoid(values, x) and use the natural logarithm.",
         )
 
 
-# -- 2.3 ---------------------------------------------------------------------
+# -- 2.4 ---------------------------------------------------------------------
 
 
 def _reference_value(p_data, p_g, D, x) -> float:
@@ -215,7 +214,7 @@ def _discriminator(spec, p_data, p_g):
     raise ValueError(f"unknown discriminator {kind!r}")
 
 
-@exercise("2.3", "V(D, G) by quadrature for three discriminators, including D = 1/2 "
+@exercise("2.4", "V(D, G) by quadrature for three discriminators, including D = 1/2 "
           "(V = -log 4) and D = D*.")
 class ValueFunction(Checker):
     def cases(self, rng):
@@ -236,40 +235,40 @@ class ValueFunction(Checker):
     def run(self, fn, case):
         p_data, p_g = _density(case["p"]), _density(case["q"])
         D = _discriminator(case["D"], p_data, p_g)
-        return plain_float("2.3", call_student("2.3", fn, p_data, p_g, D,
+        return plain_float("2.4", call_student("2.4", fn, p_data, p_g, D,
                                                _grid(case["x"])),
                            f"V for {case['label']}")
 
     def verify(self, case, result):
         label = case["label"]
-        got = as_float("2.3", result, f"V for {label}")
+        got = as_float("2.4", result, f"V for {label}")
         p_data, p_g = _density(case["p"]), _density(case["q"])
         D = _discriminator(case["D"], p_data, p_g)
         x = _grid(case["x"])
         expected = _reference_value(p_data, p_g, D, x)
         if abs(got + expected) < 1e-6 and abs(expected) > 1e-3:
             raise ExerciseFailed(
-                f"Exercise 2.3: for {label} you returned -V. V(D, G) is what the "
+                f"Exercise 2.4: for {label} you returned -V. V(D, G) is what the "
                 "discriminator maximises: E log D(x) + E log(1 - D(G(z))), a "
                 "negative number."
             )
         swapped = _reference_value(p_g, p_data, D, x)
         if abs(got - swapped) < 1e-6 and abs(expected - swapped) > 1e-4:
             raise ExerciseFailed(
-                f"Exercise 2.3: for {label} you weighted log D by p_g and "
+                f"Exercise 2.4: for {label} you weighted log D by p_g and "
                 "log(1 - D) by p_data: the real data should be called real."
             )
         require_close(
-            "2.3", got, expected, what=f"V for {label}", atol=1e-6, rtol=0.0,
+            "2.4", got, expected, what=f"V for {label}", atol=1e-6, rtol=0.0,
             hint="V(D, G) = integral of p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx; "
             "integrate with torch.trapezoid(values, x).",
         )
 
 
-# -- 2.4 ---------------------------------------------------------------------
+# -- 2.2 ---------------------------------------------------------------------
 
 
-@exercise("2.4", "D* with a prior pi matches on a grid of x for four priors pi, "
+@exercise("2.2", "D* with a prior pi matches on a grid of x for four priors pi, "
           "1/2 among them.", gives_away=("optimal_discriminator_with_prior",))
 class OptimalDiscriminatorPrior(Checker):
     def cases(self, rng):
@@ -287,13 +286,13 @@ class OptimalDiscriminatorPrior(Checker):
 
     def run(self, fn, case):
         x = _grid(case["x"])
-        answer = call_student("2.4", fn, _density(case["p"]), _density(case["q"]), x,
+        answer = call_student("2.2", fn, _density(case["p"]), _density(case["q"]), x,
                               float(case["pi"]))
-        return plain_tensor("2.4", answer, "D*_pi(x)", shape=tuple(x.shape))
+        return plain_tensor("2.2", answer, "D*_pi(x)", shape=tuple(x.shape))
 
     def verify(self, case, result):
         x = _grid(case["x"])
-        got = torch.from_numpy(as_array("2.4", result, "D*_pi(x)",
+        got = torch.from_numpy(as_array("2.2", result, "D*_pi(x)",
                                         shape=tuple(x.shape)))
         a, b = _density(case["p"])(x), _density(case["q"])(x)
         pi = float(case["pi"])
@@ -313,9 +312,9 @@ class OptimalDiscriminatorPrior(Checker):
         ]
         for value, hint in wrong:
             if torch.allclose(got, value, atol=1e-9, rtol=1e-7):
-                raise ExerciseFailed(f"Exercise 2.4 (pi = {pi}): {hint}")
+                raise ExerciseFailed(f"Exercise 2.2 (pi = {pi}): {hint}")
         require_close(
-            "2.4", got, expected, what=f"D*_pi(x) for pi = {pi}", atol=1e-9, rtol=1e-7,
+            "2.2", got, expected, what=f"D*_pi(x) for pi = {pi}", atol=1e-9, rtol=1e-7,
             hint="Maximise pi p_data(x) log y + (1 - pi) p_g(x) log(1 - y) over y: "
             "a log y + b log(1 - y) is largest at y = a / (a + b).",
         )
