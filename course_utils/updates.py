@@ -464,25 +464,77 @@ class Unrolled(UpdateRule):
     fake batches, keeping the graph (``torch.func.functional_call``), and G
     minimises its loss against that copy, backpropagating through the
     unrolled steps. Costs about ``unroll_steps + 1`` times a plain step.
+
+    ``unroll_optimizer="sgd"`` (the default) takes plain gradient steps in the
+    look-ahead, a surrogate of D's real training. ``"adam"`` unrolls the
+    optimiser D actually uses: ``ctx.opt_D`` must be ``torch.optim.Adam``;
+    the copy starts from its moment estimates and step count and uses its
+    betas, eps and (unless ``unroll_lr`` is given) its current learning rate.
     """
 
     def __init__(self, loss="nonsaturating", unroll_steps: int = 5,
-                 unroll_lr: Optional[float] = None):
+                 unroll_lr: Optional[float] = None, unroll_optimizer: str = "sgd"):
         _check_int("unroll_steps", unroll_steps, 0)
         if unroll_lr is not None and not (isinstance(unroll_lr, (int, float))
                                           and unroll_lr > 0):
             raise ValueError(f"unroll_lr must be a number > 0, got {unroll_lr!r}")
+        if unroll_optimizer not in ("sgd", "adam"):
+            raise ValueError("unroll_optimizer must be 'sgd' or 'adam', "
+                             f"got {unroll_optimizer!r}")
         self.loss, self.unroll_steps, self.unroll_lr = _losses.get(loss), unroll_steps, unroll_lr
+        self.unroll_optimizer = unroll_optimizer
         self.real_batches = 1 + unroll_steps
 
     def describe(self) -> str:
-        return f"Unrolled(loss={self.loss.name}, unroll_steps={self.unroll_steps})"
+        return (f"Unrolled(loss={self.loss.name}, unroll_steps={self.unroll_steps}, "
+                f"unroll_optimizer={self.unroll_optimizer})")
 
     def setup(self, ctx) -> None:
-        if self.unroll_lr is None:
+        if self.unroll_optimizer == "adam":
+            group = ctx.opt_D.param_groups[0]
+            plain = (isinstance(ctx.opt_D, torch.optim.Adam)
+                     and len(ctx.opt_D.param_groups) == 1
+                     and not (group.get("weight_decay") or group.get("amsgrad")
+                              or group.get("maximize")))
+            if not plain:
+                raise ValueError("unroll_optimizer='adam' needs opt_D to be plain "
+                                 "torch.optim.Adam with one parameter group")
+        elif self.unroll_lr is None:
             self.unroll_lr = ctx.opt_D.param_groups[0]["lr"]
         if self.loss.penalty is not None or self.loss.after_d_step is not None:
             raise ValueError("Unrolled supports loss families without a penalty or clipping")
+
+    def _adam_lookahead(self, ctx):
+        """The moments of opt_D, per parameter of D, and a function that
+        advances (params, moments) by one Adam step given the gradients."""
+        group = ctx.opt_D.param_groups[0]
+        lr = self.unroll_lr if self.unroll_lr is not None else group["lr"]
+        (beta1, beta2), eps = group["betas"], group["eps"]
+        moments = {}
+        for name, p in ctx.net_D.named_parameters():
+            state = ctx.opt_D.state.get(p, {})
+            moments[name] = (state["exp_avg"].detach(), state["exp_avg_sq"].detach(),
+                             float(state["step"])) if state else (
+                torch.zeros_like(p), torch.zeros_like(p), 0.0)
+
+        def advance(params, moments, grads):
+            new_params, new_moments = {}, {}
+            for (name, p), g in zip(params.items(), grads):
+                m, v, t = moments[name]
+                m = beta1 * m + (1 - beta1) * g
+                v, t = beta2 * v + (1 - beta2) * g * g, t + 1
+                # sqrt has an infinite slope at 0 (a unit whose gradients are all 0):
+                # take its value there as 0 and its slope as 0, not nan
+                v_hat = v / (1 - beta2 ** t)
+                positive = v_hat > 0
+                root = torch.where(positive, v_hat, 1.0).sqrt()
+                root = torch.where(positive, root, 0.0)
+                denom = root + eps
+                new_params[name] = p - lr * (m / (1 - beta1 ** t)) / denom
+                new_moments[name] = (m, v, t)
+            return new_params, new_moments
+
+        return moments, advance
 
     def step(self, ctx) -> dict:
         gan_loss, logged = self.loss, {}
@@ -496,14 +548,19 @@ class Unrolled(UpdateRule):
         # A differentiable copy of D's weights, advanced unroll_steps steps.
         params = {name: p.detach().requires_grad_(True)
                   for name, p in net_D.named_parameters()}
+        if self.unroll_optimizer == "adam":
+            moments, advance = self._adam_lookahead(ctx)
         for _ in range(self.unroll_steps):
             X_u = ctx.real(n)
             fake_u = net_G(ctx.noise(X_u.shape[0]))  # keeps G's graph
             loss_u = gan_loss.d_loss(functional_call(net_D, params, (X_u,)),
                                      functional_call(net_D, params, (fake_u,)))
             grads = torch.autograd.grad(loss_u, list(params.values()), create_graph=True)
-            params = {name: p - self.unroll_lr * g
-                      for (name, p), g in zip(params.items(), grads)}
+            if self.unroll_optimizer == "adam":
+                params, moments = advance(params, moments, grads)
+            else:
+                params = {name: p - self.unroll_lr * g
+                          for (name, p), g in zip(params.items(), grads)}
         fake = net_G(ctx.noise(n))
         loss_G = gan_loss.g_loss(functional_call(net_D, params, (fake,)))
         ctx.opt_G.zero_grad(set_to_none=True)
