@@ -28,7 +28,7 @@ from course_utils.updates import InfoGAN
 __all__ = [
     "mc_value_estimate",
     "bilinear_simultaneous_step",
-    "bilinear_alternating_step",
+    "alternating_conserved_quantity",
     "extragradient_contraction",
     "optimal_discriminator_with_prior",
     "discriminator_step",
@@ -66,10 +66,12 @@ def bilinear_simultaneous_step(x, y, h):
     return x - h * y, y + h * x
 
 
-def bilinear_alternating_step(x, y, h):
-    """Exercise 1.4: x steps first, then y answers the new x."""
-    x_new = x - h * y
-    return x_new, y + h * x_new
+def alternating_conserved_quantity(x, y, h):
+    """Exercise 1.4: Q = x^2 + y^2 - h x y, which one alternating step of the
+    bilinear game (x' = x - h y, y' = y + h x') leaves unchanged: its matrix
+    M = [[1, -h], [h, 1 - h^2]] satisfies M^T A M = A for A = [[1, -h/2], [-h/2, 1]].
+    """
+    return x * x + y * y - h * x * y
 
 
 def extragradient_contraction(h):

@@ -219,7 +219,7 @@ from course_utils import losses, reference, updates  # noqa: E402
 FALLBACKS = [
     ("1.1", "01_minimax_game", reference.mc_value_estimate),
     ("1.3", "01_minimax_game", reference.bilinear_simultaneous_step),
-    ("1.4", "01_minimax_game", reference.bilinear_alternating_step),
+    ("1.4", "01_minimax_game", reference.alternating_conserved_quantity),
     ("1.5", "01_minimax_game", reference.extragradient_contraction),
     ("2.2", "02_optimal_discriminator", reference.optimal_discriminator_with_prior),
     ("3.1", "03_point_cloud_gan", reference.discriminator_step),
@@ -277,15 +277,15 @@ def test_student_or_falls_back_on_stubs_and_wrong_answers(capsys):
     def stub(x, y, h):
         raise NotImplementedError("Exercise 1.4")
 
-    def simultaneous(x, y, h):  # the simultaneous step for the alternating one
-        return x - h * y, y + h * x
+    def radius(x, y, h):  # the squared radius, which alternating steps do not keep
+        return x * x + y * y
 
-    for wrong in (stub, simultaneous, 42):
-        got = _core.student_or("1.4", wrong, reference.bilinear_alternating_step)
-        assert got is reference.bilinear_alternating_step
+    for wrong in (stub, radius, 42):
+        got = _core.student_or("1.4", wrong, reference.alternating_conserved_quantity)
+        assert got is reference.alternating_conserved_quantity
         out = capsys.readouterr().out
         assert "Exercise 1.4 does not pass its check yet" in out
-        assert "reference.bilinear_alternating_step" in out
+        assert "reference.alternating_conserved_quantity" in out
     with pytest.raises(KeyError):
         _core.student_or("9.9", stub, stub)
 

@@ -34,13 +34,21 @@ WRONG = {
         lambda x, y, h: (x - h * y, y + h * (x - h * y)),  # alternating
         lambda x, y, h: [x - h * y, y + h * x],  # a list, not a tuple
     ],
-    "1.4": [
-        lambda x, y, h: (x - h * y, y + h * x),  # simultaneous
-        # y moves first, then x with the new y
-        lambda x, y, h: (x - h * (y + h * x), y + h * x),
-        lambda x, y, h: (x + h * y, y - h * (x + h * y)),  # both signs flipped
-    ],
 }
+
+# The quantity alternating steps conserve, and what students derive instead.
+WRONG_1_4 = [
+    (lambda x, y, h: x * x + y * y, "squared distance"),  # the simultaneous intuition
+    (lambda x, y, h: x * x + y * y + h * x * y, "wrong sign"),
+    (lambda x, y, h: x * x + y * y - 2 * h * x * y, "too large by a factor 2"),
+    (lambda x, y, h: x * x + y * y - 0.5 * h * x * y, "too small by a factor 2"),
+    (lambda x, y, h: x * x + y * y - h * h * x * y, "first order in h"),
+    (lambda x, y, h: 1.0, "constant is conserved"),
+    (lambda x, y, h: 2 * (x * x + y * y - h * x * y), "multiple"),
+    (lambda x, y, h: x * x + y * y - h * x * y + 1, "constant added"),
+    (lambda x, y, h: x * x - y * y - h * x * y, "must equal Q(x, y)"),
+    (lambda x, y, h: (x * x + y * y - h * x * y, 0.0), "should be a number"),
+]
 
 # The factor of one extragradient step, and what students derive instead.
 WRONG_1_5 = [
@@ -57,4 +65,5 @@ WRONG_1_5 = [
 
 test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
     SOLUTIONS, {**{ex: [(answer, None) for answer in answers]
-                   for ex, answers in WRONG.items()}, "1.5": WRONG_1_5})
+                   for ex, answers in WRONG.items()}, "1.4": WRONG_1_4,
+                "1.5": WRONG_1_5})

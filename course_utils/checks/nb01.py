@@ -9,12 +9,14 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_float,
     call_student,
     exercise,
     judge_derived,
+    mismatch,
     plain_float,
     require_close,
 )
@@ -131,7 +133,7 @@ def _reference_step(x, y, h, alternating):
 
 
 class _Step(Checker):
-    alternating = False
+    alternating = False  # the alternating step is written out in the notebook
 
     def cases(self, rng):
         points = [
@@ -162,23 +164,12 @@ class _Step(Checker):
             expected = _reference_step(
                 float(case["x"]), float(case["y"]), h, self.alternating
             )
-            if self.alternating:
-                hint = (
-                    "Alternating: first x descends on f = x*y using the current y, "
-                    "then y ascends using the NEW x."
-                )
-            else:
-                hint = (
-                    "Simultaneous: both players use the old point; x descends "
-                    "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y."
-                )
+            hint = (
+                "Simultaneous: both players use the old point; x descends "
+                "(x - h*df/dx) and y ascends (y + h*df/dy) on f = x*y."
+            )
             require_close(ex, [x, y], expected, what="the new point", atol=1e-9,
                           rtol=1e-9, hint=hint)
-        elif self.alternating:
-            # Alternating steps keep x^2 + y^2 - h*x*y (= 1 from (1, 0)).
-            require_close(ex, x * x + y * y - h * x * y, 1.0,
-                          what="the conserved quantity", atol=1e-9,
-                          hint="Use the updated x when you update y.")
         else:
             # Simultaneous steps scale the radius by sqrt(1 + h^2) each time.
             require_close(ex, math.hypot(x, y), (1 + h * h) ** 5,
@@ -192,10 +183,76 @@ class SimultaneousStep(_Step):
     alternating = False
 
 
-@exercise("1.4", "one alternating step of the bilinear game is right.",
-          gives_away=("bilinear_alternating_step",))
-class AlternatingStep(_Step):
-    alternating = True
+@exercise("1.4", "Q = x^2 + y^2 - h xy, the quantity alternating steps conserve, "
+          "matches at 12 points for 4 step sizes.",
+          gives_away=("alternating_conserved_quantity",))
+class AlternatingInvariant(Checker):
+    """``conserved_quantity(x, y, h)``: the quadratic form x^2 + y^2 + c xy that
+    one alternating step (x' = x - h y, y' = y + h x') leaves unchanged.
+
+    A derivation: the step is the matrix M = [[1, -h], [h, 1 - h^2]]; a form
+    v^T A v is conserved when M^T A M = A, and A = [[1, c/2], [c/2, 1]] solves it
+    for c = -h.
+    """
+
+    def cases(self, rng):
+        hs = [0.8, 1.5] + [round(float(v), 4) for v in rng.uniform(0.05, 1.95, 2)]
+        return [{"h": h, "x": rng.uniform(-2, 2, 3), "y": rng.uniform(-2, 2, 3)}
+                for h in hs]
+
+    def run(self, fn, case):
+        h = float(case["h"])
+        return [plain_float("1.4", call_student("1.4", fn, float(x), float(y), h),
+                            "conserved_quantity(x, y, h)")
+                for x, y in zip(case["x"], case["y"])]
+
+    def verify(self, case, result):
+        h = float(case["h"])
+        x = np.asarray(case["x"], dtype=np.float64)
+        y = np.asarray(case["y"], dtype=np.float64)
+        if type(result) is not list or len(result) != len(x):
+            raise ExerciseFailed("Exercise 1.4: expected one number per point.")
+        got = np.array([as_float("1.4", v, "Q(x, y)") for v in result])
+        expected = x * x + y * y - h * x * y
+        if np.allclose(got, expected, rtol=1e-9, atol=1e-9):
+            return
+        where = f"for h = {h:g}"
+        r2 = x * x + y * y
+        cross = x * y
+        wrong = [
+            (r2, "x^2 + y^2 is the squared distance to (0, 0); the alternating step "
+             "does not keep it (its orbits are ellipses, not circles). Look for a "
+             f"cross term c xy.{STEP}Write the step as a matrix M acting on (x, y) "
+             "(substitute x_new into y's update), then ask which A = [[1, c/2], "
+             "[c/2, 1]] satisfies M^T A M = A."),
+            (r2 + h * cross, "the cross term has the wrong sign: check Q after one "
+             "step from (1, 0), which gives (1, h)."),
+            (r2 - 2 * h * cross, "the cross term is too large by a factor 2: in "
+             "x^T A x the off-diagonal entry c/2 appears twice."),
+            (r2 - 0.5 * h * cross, "the cross term is too small by a factor 2: in "
+             "x^T A x the off-diagonal entry c/2 appears twice."),
+            (r2 - h * h * cross, "the cross term is first order in h: compare the "
+             "xy terms of Q(x_new, y_new) and Q(x, y) to first order."),
+        ]
+        for value, hint in wrong:
+            if np.allclose(got, value, rtol=1e-9, atol=1e-9):
+                raise ExerciseFailed(f"Exercise 1.4 ({where}): {hint}")
+        if np.ptp(got) < 1e-9:
+            raise ExerciseFailed(
+                f"Exercise 1.4 ({where}): your Q is the same at every point. A "
+                "constant is conserved by any step; the exercise asks for the form "
+                "x^2 + y^2 + c xy, with coefficient 1 on x^2 and y^2.")
+        ratio = got / expected
+        if np.allclose(ratio, ratio[0], rtol=1e-9) or np.allclose(
+                got - expected, (got - expected)[0], atol=1e-9):
+            raise ExerciseFailed(
+                f"Exercise 1.4 ({where}): your Q is conserved, but it is a multiple "
+                "of the form asked for, or has a constant added: give x^2 + y^2 + "
+                "c xy, with coefficient 1 on x^2 and y^2 and no constant.")
+        raise ExerciseFailed(
+            f"Exercise 1.4 ({where}): Q(x, y) at ({x[0]:.3g}, {y[0]:.3g}): "
+            f"{mismatch(float(got[0]), float(expected[0]))}. Q(x_new, y_new) must "
+            "equal Q(x, y) for one alternating step, at every point.")
 
 
 # -- 1.5 ---------------------------------------------------------------------
