@@ -1,13 +1,14 @@
 # The GAN course. `make course` sets up and runs the course; `make test` sets up
-# and runs the tests; `make lab` sets up and opens JupyterLab; `make site` writes
-# the executed course as an offline website in build/site/.
+# and runs every test (what CI runs), `make test-fast` the quick tier for everyday
+# work; `make lab` sets up and opens JupyterLab; `make site` writes the executed
+# course as an offline website in build/site/.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup course test lab release site clean
+.PHONY: setup course test test-fast lab release site clean
 
 setup: $(STAMP)
 
@@ -33,6 +34,12 @@ test: setup
 	[ $$status -eq 5 ] && status=0; \
 	$(PY) -m pytest $(BOTH_CORES) $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
 	exit $$status
+
+# The everyday tier: tests/ without the tests marked slow (notebook execution,
+# the grader's kernels, the browser; see tests/conftest.py), two workers of one
+# thread each: within 3 minutes on a quiet 2-core machine.
+test-fast: setup
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests/ $(PYTEST_ARGS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
