@@ -93,9 +93,11 @@ def loads(data: bytes, max_bytes: int = MAX_BYTES):
             raise WireError(f"arrays of dtype {a.dtype} are not allowed")
     try:
         node = json.loads(tree.tobytes().decode())
+        return _unpack(node, arrays)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WireError(f"bad structure: {exc}") from None
-    return _unpack(node, arrays)
+    except RecursionError:  # structure text nested deeper than Python recurses
+        raise WireError("bad structure: nested too deeply") from None
 
 
 def save(path, value) -> None:
