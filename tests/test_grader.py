@@ -460,3 +460,145 @@ def test_without_a_sandbox_the_grader_still_runs_and_says_so(tmp_path, monkeypat
     )
     assert "warning: isolation: NOT ISOLATED" in proc.stderr
     assert "isolation" not in proc.stdout
+
+
+def test_the_nbval_watchdog_tells_a_lost_reply_from_a_long_cell(monkeypatch):
+    """nbval_patience's look at IOPub while nbval awaits a cell's reply: idle
+    (reported, or never left) for the limit is a hang; busy is not, however long,
+    nor is a dead kernel; every IOPub message read is handed to nbval afterwards,
+    in order."""
+    import time
+    from collections import deque
+    from queue import Empty
+
+    from nbval.kernel import RunningKernel
+
+    from course_utils.instructor import nbval_patience as patience
+
+    for name in ("get_message", "await_reply", "execute_cell_input"):
+        monkeypatch.setattr(RunningKernel, name, getattr(RunningKernel, name))
+    monkeypatch.setattr(RunningKernel, "idle_limit", None, raising=False)
+    patience._watch_replies(0.3)
+
+    def status(state, parent="cell"):
+        return {"msg_type": "status", "parent_header": {"msg_id": parent},
+                "content": {"execution_state": state}}
+
+    class Client:
+        def __init__(self, iopub, reply_after=None):
+            self.iopub, self.start = deque(iopub), time.monotonic()
+            self.reply_after = reply_after
+
+        def execute(self, *args, **kwargs):
+            return "cell"
+
+        def get_iopub_msg(self, timeout=None):
+            if self.iopub:
+                return self.iopub.popleft()
+            raise Empty
+
+        def get_shell_msg(self, timeout=None):
+            time.sleep(min(timeout, 0.05))
+            if self.reply_after and time.monotonic() - self.start > self.reply_after:
+                return {"parent_header": {"msg_id": "cell"},
+                        "content": {"status": "ok"}}
+            raise Empty
+
+    class Manager:
+        def __init__(self, alive):
+            self.alive = alive
+
+        def is_alive(self):
+            return self.alive
+
+    def wait(iopub, timeout=1.0, reply_after=None, alive=True):
+        kernel = RunningKernel.__new__(RunningKernel)
+        kernel.kc, kernel.km = Client(iopub, reply_after), Manager(alive)
+        msg_id = kernel.execute_cell_input("x = 1")
+        start = time.monotonic()
+        try:
+            kernel.await_reply(msg_id, timeout=timeout)
+            outcome = "reply"
+        except patience.KernelWentIdle as exc:
+            outcome = str(exc)
+        except Empty:
+            outcome = "cell time limit"
+        return outcome, time.monotonic() - start, kernel
+
+    outcome, seconds, _ = wait([status("busy"), status("idle")])
+    assert outcome == ("KernelWentIdle: the kernel finished the cell and reported "
+                       "idle, but no reply to its execute request came in 0.3 s")
+    assert 0.3 <= seconds < 0.9
+    outcome, seconds, _ = wait([status("idle", parent="kernel_info")])
+    assert outcome == ("KernelWentIdle: the kernel stayed idle for 0.3 s after the "
+                       "cell was sent: it neither took it up nor replied")
+    busy = [status("idle", parent="before"), status("busy"),
+            {"msg_type": "stream", "parent_header": {"msg_id": "cell"}}]
+    outcome, seconds, kernel = wait(busy, timeout=1.0)
+    assert outcome == "cell time limit" and seconds >= 1.0
+    assert [kernel.get_message("iopub") for _ in busy] == busy  # all kept, in order
+    outcome, _, _ = wait([status("busy"), status("idle")], reply_after=0.2)
+    assert outcome == "reply"
+    outcome, _, _ = wait([status("busy"), status("idle")], alive=False)
+    assert outcome == "cell time limit"
+
+
+def hang_case(tmp_path, mode, marker=None):
+    """Notebook 01 up to exercise 1.1's check cell as the solution, and as the
+    submission the same with exercise 1.1's cell made to lose a message first.
+    Returns the submission's path, the solutions' folder and the graded notebook."""
+    from hang import hang_source
+
+    from course_utils.instructor import grader
+
+    nb = solution_nb()
+    nb.cells = nb.cells[: nbtools.check_cell_index(nb, "1.1") + 1]
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(nb, str(solutions / f"{STEM}.ipynb"))
+    cell = nb.cells[nbtools.exercise_cells(nb)["1.1"]]
+    cell.source = hang_source(mode, marker) + "\n\n" + cell.source
+    assert scan_exercise_source(cell.source) is None
+    assert scan_gives_away("1.1", cell.source) is None
+    path = tmp_path / f"{STEM}.ipynb"
+    nbformat.write(nb, str(path))
+    return path, solutions, grader.build_graded_notebook(nb, nb)[0]
+
+
+def test_a_submission_whose_kernel_hangs_once_is_rerun_and_says_so(tmp_path,
+                                                                  monkeypatch):
+    """The first run loses exercise 1.1's reply while the kernel reports idle; the
+    submission is run again and scores, and the result says it was rerun.
+    (Unsandboxed, so that the two runs can share a marker file.)"""
+    from course_utils.instructor import grader
+
+    none = sandbox.Isolation("none", "no sandbox here: submissions are not isolated")
+    monkeypatch.setattr(sandbox, "isolation", lambda: none)
+    path, solutions, graded = hang_case(tmp_path, "reply", str(tmp_path / "hung"))
+    r = grader.grade_submission(path, solutions_dir=solutions, idle_limit=2)
+    assert (r["score"], r["max_score"], r["error"]) == (1, 1, None), r
+    cell = grader._code_cell_numbers(graded)[nbtools.exercise_cells(graded)["1.1"]]
+    assert r["restarted"] == (
+        f"code cell {cell}: the kernel finished the cell and reported idle, but no "
+        "reply to its execute request came in 2 s")
+    assert f"(run twice: the first run hung at code cell {cell}: " in (
+        grader.format_table([r]))
+
+
+def test_a_submission_whose_kernel_hangs_twice_fails_clearly(tmp_path):
+    """Exercise 1.1's check cell is never taken up, as far as the grader can see,
+    in both runs: nothing from that cell on is graded, and the error says so."""
+    from course_utils.instructor import grader
+
+    path, solutions, graded = hang_case(tmp_path, "request")
+    r = grader.grade_submission(path, solutions_dir=solutions, idle_limit=2)
+    check = grader._code_cell_numbers(graded)[nbtools.check_cell_index(graded, "1.1")]
+    why = (f"code cell {check}: the kernel stayed idle for 2 s after the cell was "
+           "sent: it neither took it up nor replied")
+    assert r["restarted"] == why, r
+    assert r["error"] == (
+        f"the kernel hung again after a restart, at {why} (the first run hung the "
+        "same way); the cells from there on were not graded")
+    assert r["score"] == 0 and r["exercises"] == {"1.1": {
+        "passed": False,
+        "message": f"not graded: the kernel hung at code cell {check} in both runs"}}

@@ -25,6 +25,12 @@ nothing left running afterwards. ``--total-timeout`` bounds a submission's
 whole run; a cell that times out is blamed on the exercise whose code or check
 cell it is, and on no other.
 
+A kernel that sits idle while a cell still waits for its reply (a lost
+message, see :mod:`course_utils.instructor.nbval_patience`) is noticed after
+``idle_limit`` seconds: the submission is run once more from the start, and
+its result says so under ``restarted``. If it hangs again, the exercises from
+that cell on are not graded and ``error`` says why.
+
 Exercise code is also scanned before it runs. Code that reaches into the
 checking machinery (``checks``, ``sys``, frames, ...) or that names the
 package's own answer to the same exercise (a checker's ``gives_away``, for
@@ -61,6 +67,7 @@ from course_utils.checks._core import (
 )
 from course_utils.instructor import notebooks as nbtools
 from course_utils.instructor import sandbox
+from course_utils.instructor.nbval_patience import HANG_MARK, IDLE_LIMIT_SECONDS
 from course_utils.paths import NOTEBOOKS_DIR
 
 __all__ = ["grade_paths", "grade_submission", "scan_exercise_source", "format_table"]
@@ -267,9 +274,20 @@ def _code_cell_numbers(nb) -> dict[int, int]:
     return numbers
 
 
+# How a cell stopped by nbval_patience's watchdog begins its failure message.
+_HANG_PREFIX = "pytest plugin exception: " + HANG_MARK
+IDLE_LIMIT_VAR = "COURSE_KERNEL_IDLE_LIMIT"
+
+
+def _idle_limit_default() -> float:
+    """``COURSE_KERNEL_IDLE_LIMIT`` seconds, else the plugin's 60."""
+    text = os.environ.get(IDLE_LIMIT_VAR, "").strip()
+    return float(text) if text else IDLE_LIMIT_SECONDS
+
+
 def _run_nbval(
     workdir: Path, nb_name: str, cell_timeout: float, total_timeout: float,
-    isolation: sandbox.Isolation, hide=(),
+    isolation: sandbox.Isolation, hide=(), idle_limit: float = IDLE_LIMIT_SECONDS,
 ) -> dict:
     """Run nbval on ``workdir/nb_name``; return {cell number: (status, message)}.
 
@@ -295,6 +313,7 @@ def _run_nbval(
         "no:randomly",
         "-p",
         "course_utils.instructor.nbval_patience",
+        f"--kernel-idle-limit={idle_limit:g}",
         "-q",
         f"--junitxml={inside / 'nbval.xml'}",
         "-o",
@@ -385,8 +404,13 @@ def grade_submission(
     solutions_dir: Path = NOTEBOOKS_DIR,
     cell_timeout: float = 60,
     total_timeout: float = 900,
+    idle_limit: float | None = None,
 ) -> dict:
-    """Grade one submission; never raises for a bad submission."""
+    """Grade one submission; never raises for a bad submission.
+
+    ``idle_limit`` (default :func:`_idle_limit_default`) is how long the kernel
+    may sit idle while a cell waits for its reply before the run counts as hung.
+    """
     path = Path(path)
     result = {
         "submission": str(path),
@@ -417,6 +441,7 @@ def grade_submission(
         return result
 
     graded, rejected = build_graded_notebook(solution, submission)
+    idle_limit = _idle_limit_default() if idle_limit is None else float(idle_limit)
     failed_for_good = dict(rejected)
     isolation = sandbox.isolation()
     deadline = time.monotonic() + total_timeout
@@ -429,7 +454,7 @@ def grade_submission(
     base = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         nb_name = f"{solution_path.stem}.ipynb"
-        for _attempt in range(len(ex_ids) + 1):
+        for _attempt in range(len(ex_ids) + 2):
             workdir = base / f"run{_attempt}"
             exchange = workdir / "exchange"
             exchange.mkdir(parents=True)
@@ -447,6 +472,7 @@ def grade_submission(
                     remaining,
                     isolation,
                     hide=(Path(solutions_dir),),
+                    idle_limit=idle_limit,
                 )
             )
             if "__timeout__" in outcome:
@@ -461,6 +487,19 @@ def grade_submission(
                 break
             numbers = _code_cell_numbers(graded)
             cells = {idx: outcome.get(num) for idx, num in numbers.items()}
+            hang_again = None  # (cell index, why) when a rerun hung too
+            hung = [
+                idx
+                for idx, r in cells.items()
+                if r and r[0] == "failed" and r[1].startswith(_HANG_PREFIX)
+            ]
+            if hung:
+                why = cells[hung[0]][1][len(_HANG_PREFIX):].split("\n")[0].strip()
+                why = f"code cell {numbers[hung[0]]}: {why}"
+                if "restarted" not in result:
+                    result["restarted"] = why
+                    continue  # run it once more from the start
+                hang_again = (hung[0], why)
             timed_out = [
                 idx
                 for idx, r in cells.items()
@@ -486,7 +525,13 @@ def grade_submission(
                     continue
                 check_idx = nbtools.check_cell_index(graded, ex)
                 r = cells.get(check_idx) if check_idx is not None else None
-                if r is None:
+                if hang_again and (check_idx is None or check_idx >= hang_again[0]):
+                    entry = {
+                        "passed": False,
+                        "message": "not graded: the kernel hung at code cell "
+                        f"{numbers[hang_again[0]]} in both runs",
+                    }
+                elif r is None:
                     entry = {"passed": False, "message": "not run"}
                 elif r[0] != "passed":
                     own = cells.get(exercise_idx[ex])
@@ -506,6 +551,14 @@ def grade_submission(
                 result["error"] = (
                     f"code cell {numbers[timed_out[0]]} (not an exercise) ran longer "
                     f"than {cell_timeout:g} s; the cells after it did not run"
+                )
+            if hang_again:
+                result["error"] = (
+                    f"the kernel hung again after a restart, at {hang_again[1]} "
+                    + ("(the first run hung the same way)"
+                       if hang_again[1] == result["restarted"]
+                       else f"(the first run at {result['restarted']})")
+                    + "; the cells from there on were not graded"
                 )
             break
     finally:
@@ -603,6 +656,8 @@ def format_table(results: list[dict]) -> str:
             )
             if r["error"]:
                 detail += f" (error: {r['error']})"
+            if r.get("restarted"):
+                detail += f" (run twice: the first run hung at {r['restarted']})"
         rows.append(
             (
                 r["submission"],

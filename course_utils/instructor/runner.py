@@ -205,7 +205,8 @@ def _watched_engine() -> str:
                         f"kernel_info request in {self.idle_limit:g} s"
                     )
                 try:
-                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+                    shell = self.kc.shell_channel
+                    msg = await ensure_async(shell.get_msg(timeout=left))
                 except Empty:
                     await self._async_check_alive()
                     continue
