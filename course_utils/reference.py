@@ -29,6 +29,7 @@ __all__ = [
     "mc_value_estimate",
     "bilinear_simultaneous_step",
     "alternating_conserved_quantity",
+    "value_from_logits",
     "extragradient_contraction",
     "optimal_discriminator_with_prior",
     "discriminator_step",
@@ -64,6 +65,15 @@ def mc_value_estimate(D, X, fake_X):
 def bilinear_simultaneous_step(x, y, h):
     """Exercise 1.3: both players of min_x max_y xy step from the same point."""
     return x - h * y, y + h * x
+
+
+def value_from_logits(p_data, p_g, logit, x):
+    """Exercise 2.4: V(D, G) for D = sigmoid(logit) by the trapezoidal rule on the
+    grid ``x``, with log D = -softplus(-t) and log(1 - D) = -softplus(t), which stay
+    finite where D itself rounds to 0 or 1."""
+    t = logit(x)
+    integrand = p_data(x) * -F.softplus(-t) + p_g(x) * -F.softplus(t)
+    return torch.trapezoid(integrand, x)
 
 
 def alternating_conserved_quantity(x, y, h):

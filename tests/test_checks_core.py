@@ -222,6 +222,7 @@ FALLBACKS = [
     ("1.4", "01_minimax_game", reference.alternating_conserved_quantity),
     ("1.5", "01_minimax_game", reference.extragradient_contraction),
     ("2.2", "02_optimal_discriminator", reference.optimal_discriminator_with_prior),
+    ("2.4", "02_optimal_discriminator", reference.value_from_logits),
     ("3.1", "03_point_cloud_gan", reference.discriminator_step),
     ("3.2", "03_point_cloud_gan", reference.generator_step),
     ("6.1", "06_dcgan", reference.upsampling_block),

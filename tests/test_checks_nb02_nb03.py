@@ -64,11 +64,11 @@ def test_unsolved_exercise_says_so():
 jsd_solution = solution("02_optimal_discriminator", "2.3")
 
 
-def test_2_2_reference_passes():
+def test_2_3_reference_passes():
     _passes("2.3", jsd_solution)
 
 
-def test_2_2_reference_values_agree_with_known_ones():
+def test_2_3_reference_values_agree_with_known_ones():
     x = torch.linspace(-12, 12, 24001, dtype=torch.float64)
     got = nb02._reference_jsd(nb02._gaussian(0, 1), nb02._gaussian(1.5, 0.7), x)
     assert got == pytest.approx(0.287769, abs=1e-6)
@@ -78,13 +78,13 @@ def test_2_2_reference_values_agree_with_known_ones():
     )
 
 
-def test_2_2_wrong_answers_fail():
+def test_2_3_wrong_answers_fail():
     def naive(p, q, x):  # 0 * log 0 is nan
         px, qx = p(x), q(x)
         m = (px + qx) / 2
         return torch.trapezoid(px * torch.log(px / m) + qx * torch.log(qx / m), x) / 2
 
-    _fails("2.3", naive, "xlogy")
+    _fails("2.3", naive, r"0 \* log\(0\) is nan")
 
     def doubled(p, q, x):
         return 2 * jsd_solution(p, q, x)
@@ -110,15 +110,45 @@ def test_2_2_wrong_answers_fail():
 value_solution = solution("02_optimal_discriminator", "2.4")
 
 
-def test_2_3_reference_passes():
+def test_2_4_reference_passes():
     _passes("2.4", value_solution)
 
 
-def test_2_3_wrong_answers_fail():
-    _fails("2.4", lambda p, q, D, x: -value_solution(p, q, D, x), "-V")
-    _fails("2.4", lambda p, q, D, x: value_solution(q, p, D, x), "real")
-    _fails("2.4", lambda p, q, D, x: value_solution(p, q, D, x).item() + 0.01)
-    _fails("2.4", lambda p, q, D, x: torch.trapezoid(p(x) * torch.log(D(x)), x))
+def _value_naive(p, q, logit, x):  # forms D: -inf where sigmoid rounds to 1
+    d = torch.sigmoid(logit(x))
+    return torch.trapezoid(p(x) * torch.log(d) + q(x) * torch.log(1 - d), x)
+
+
+def _value_log1p(p, q, logit, x):  # log1p(-D) does not help once D is exactly 1
+    d = torch.sigmoid(logit(x))
+    return torch.trapezoid(p(x) * torch.log(d) + q(x) * torch.log1p(-d), x)
+
+
+def _value_signs_swapped(p, q, logit, x):
+    t = logit(x)
+    return torch.trapezoid(p(x) * -F.softplus(t) + q(x) * -F.softplus(-t), x)
+
+
+def test_2_4_wrong_answers_fail():
+    _fails("2.4", _value_naive, "rounds to exactly 1")
+    _fails("2.4", _value_log1p, "rounds to exactly 1")
+    _fails("2.4", _value_signs_swapped, "swapped log D")
+    _fails("2.4", lambda p, q, t, x: -value_solution(p, q, t, x), "-V")
+    _fails("2.4", lambda p, q, t, x: value_solution(q, p, t, x), "real")
+    _fails("2.4", lambda p, q, t, x: value_solution(p, q, t, x).item() + 0.01)
+    _fails("2.4", lambda p, q, t, x: torch.trapezoid(p(x) * -F.softplus(-t(x)), x))
+
+
+def test_2_4_first_refusal_keeps_the_softplus_back(monkeypatch):
+    from course_utils.checks import _core
+
+    monkeypatch.setattr(_core, "_REFUSALS", {})
+    with pytest.raises(ExerciseFailed) as first:
+        checks.check("2.4", _value_naive)
+    assert "softplus" not in str(first.value)
+    with pytest.raises(ExerciseFailed) as second:
+        checks.check("2.4", _value_naive)
+    assert "-softplus(-t)" in str(second.value)
 
 
 # -- 3.1 ---------------------------------------------------------------------
@@ -141,7 +171,7 @@ def _d_step_from(loss_of):
     return d_step
 
 
-def test_2_4_reference_passes():
+def test_2_2_reference_passes():
     _passes("2.2", solution("02_optimal_discriminator", "2.2"))
 
 
@@ -160,7 +190,7 @@ def test_2_4_reference_passes():
         (lambda p, q, x, pi: (pi * p(x) / (pi * p(x) + (1 - pi) * q(x)))[:-1], "shape"),
     ],
 )
-def test_2_4_wrong_answers_fail(wrong, match):
+def test_2_2_wrong_answers_fail(wrong, match):
     _fails("2.2", wrong, match)
 
 

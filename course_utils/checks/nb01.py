@@ -119,7 +119,9 @@ class NonSaturating(Checker):
         if logits.min() < -100:
             hint += (
                 " With logits as low as -200, sigmoid rounds to 0 and log gives inf:"
-                " -log(sigmoid(t)) equals softplus(-t), which stays finite."
+                " write -log(sigmoid(t)) without forming sigmoid(t)."
+                f"{STEP}-log(sigmoid(t)) = log(1 + exp(-t)) = softplus(-t), which "
+                "F.softplus computes without overflow."
             )
         require_close(
             "1.2", got, expected, what="the loss", atol=1e-4, rtol=1e-4, hint=hint

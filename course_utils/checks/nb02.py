@@ -5,8 +5,9 @@ Exercise 2.2: ``optimal_discriminator_prior(p_data, p_g, x, pi)`` returns the be
 D when real samples make up a share ``pi`` of what the discriminator sees.
 Exercise 2.3: ``js_divergence(p, q, x)`` returns JSD(p || q) by the trapezoidal
 rule on the grid ``x``.
-Exercise 2.4: ``value_function(p_data, p_g, D, x)`` returns V(D, G) by the
-trapezoidal rule on the grid ``x``.
+Exercise 2.4: ``value_function(p_data, p_g, logit, x)`` returns V(D, G) for
+D = sigmoid(logit) by the trapezoidal rule on the grid ``x``, finite where D rounds
+to 0 or 1.
 
 Densities and discriminators are passed as functions from a float64 tensor of
 points to a tensor of values. Densities and grids travel between processes as plain specs.
@@ -17,8 +18,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -145,9 +148,10 @@ def _reference_jsd(p, q, x) -> float:
 
 
 _ZERO_HINT = (
-    "Where a density is 0 the term p log(p / m) must count as 0, but 0 * log(0) "
-    "is nan in floating point: write p log(p / m) as torch.xlogy(p, p) - "
-    "torch.xlogy(p, m), which is 0 where p = 0."
+    "Where a density is 0 the term p log(p / m) must count as 0 (its limit as p goes "
+    f"to 0), but 0 * log(0) is nan in floating point.{STEP}torch.xlogy(a, b) "
+    "computes a log b and returns 0 where a = 0: write p log(p / m) as "
+    "torch.xlogy(p, p) - torch.xlogy(p, m)."
 )
 
 
@@ -196,72 +200,102 @@ class JSDivergence(Checker):
 # -- 2.4 ---------------------------------------------------------------------
 
 
-def _reference_value(p_data, p_g, D, x) -> float:
-    d = D(x)
-    integrand = torch.xlogy(p_data(x), d) + torch.xlogy(p_g(x), 1 - d)
-    return float(torch.trapezoid(integrand, x))
+def _reference_value(p_data, p_g, logit, x) -> float:
+    t = logit(x)
+    log_d, log_1md = -F.softplus(-t), -F.softplus(t)  # log D and log(1 - D), exactly
+    return float(torch.trapezoid(p_data(x) * log_d + p_g(x) * log_1md, x))
 
 
-def _discriminator(spec, p_data, p_g):
+def _logit(spec, p_data, p_g):
     kind = spec[0]
     if kind == "half":
-        return lambda t: torch.full_like(t, 0.5)
+        return lambda x: torch.zeros_like(x)
     if kind == "logistic":
         a, b = float(spec[1]), float(spec[2])
-        return lambda t: torch.sigmoid(a + b * t)
-    if kind == "optimal":
-        return lambda t: p_data(t) / (p_data(t) + p_g(t))
+        return lambda x: a + b * x
+    if kind == "optimal":  # log p_data - log p_g, from the two Gaussians' specs
+        (_, m1, s1), (_, m2, s2) = spec[1], spec[2]
+
+        def log_gauss(x, m, s):
+            return -0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
+
+        return lambda x: log_gauss(x, m1, s1) - log_gauss(x, m2, s2)
     raise ValueError(f"unknown discriminator {kind!r}")
 
 
-@exercise("2.4", "V(D, G) by quadrature for three discriminators, including D = 1/2 "
-          "(V = -log 4) and D = D*.")
-class ValueFunction(Checker):
+@exercise("2.4", "V(D, G) from D's logits, finite where D rounds to 0 or 1, for three "
+          "discriminators, including D = 1/2 (V = -log 4) and D = D*.",
+          gives_away=("value_from_logits",))
+class ValueFromLogits(Checker):
+    """``value_function(p_data, p_g, logit, x)``: V(D, G) for D = sigmoid(logit),
+    by the trapezoidal rule, with log D = -softplus(-t), log(1 - D) = -softplus(t).
+    On the grids here D*'s logit reaches about 100, where sigmoid rounds to 1."""
+
     def cases(self, rng):
         p, q = ["gauss", 0.0, 1.0], ["gauss", 1.5, 0.7]
-        # On [-5, 9] D* never rounds to exactly 0 or 1, so log D and log(1 - D)
-        # are finite: at x = -5, 1 - D* is about 5e-14. Wider grids or other
-        # densities would make the student's log(1 - D*) -inf, so the fresh
-        # cases vary the grid inside it, and the logistic discriminator.
-        x = [_r(rng, -5.0, -4.5), _r(rng, 8.5, 9.0), int(rng.integers(12001, 14002))]
+        x = [_r(rng, -12.0, -11.0), _r(rng, 12.0, 13.0), int(rng.integers(12001, 14002))]
         a, b = _r(rng, 1.0, 2.0), -_r(rng, 1.5, 2.5)
         return [
             {"label": "D(x) = 1/2", "p": p, "q": q, "D": ["half"], "x": x},
             {"label": f"D(x) = sigmoid({a} - {-b}x)", "p": p, "q": q,
              "D": ["logistic", a, b], "x": x},
-            {"label": "D = D*", "p": p, "q": q, "D": ["optimal"], "x": x},
+            {"label": "D = D*", "p": p, "q": q, "D": ["optimal", p, q], "x": x},
         ]
 
     def run(self, fn, case):
         p_data, p_g = _density(case["p"]), _density(case["q"])
-        D = _discriminator(case["D"], p_data, p_g)
-        return plain_float("2.4", call_student("2.4", fn, p_data, p_g, D,
-                                               _grid(case["x"])),
-                           f"V for {case['label']}")
+        logit = _logit(case["D"], p_data, p_g)
+        value = call_student("2.4", fn, p_data, p_g, logit, _grid(case["x"]))
+        if type(value) is torch.Tensor and torch.Tensor.numel(value) == 1:
+            item = float(torch.Tensor.item(torch.Tensor.detach(value)))
+            if not math.isfinite(item):
+                return {"value": None, "nonfinite": item}
+        elif type(value) is float and not math.isfinite(value):
+            return {"value": None, "nonfinite": value}
+        return {"value": plain_float("2.4", value, f"V for {case['label']}"),
+                "nonfinite": None}
 
     def verify(self, case, result):
         label = case["label"]
-        got = as_float("2.4", result, f"V for {label}")
+        if type(result) is not dict:
+            raise ExerciseFailed("Exercise 2.4: expected a number.")
+        if result.get("nonfinite") is not None:
+            t_max = 0.0
+            if case["D"][0] == "optimal":
+                x = _grid(case["x"])
+                p_data, p_g = _density(case["p"]), _density(case["q"])
+                t_max = float(_logit(case["D"], p_data, p_g)(x).abs().max())
+            raise ExerciseFailed(
+                f"Exercise 2.4: for {label} you returned {result['nonfinite']}. Where "
+                f"the logit is large (here up to {t_max:.0f}), sigmoid(t) rounds to "
+                "exactly 1 or 0, and log(1 - D) or log D becomes -inf."
+                f"{STEP}Never form D: log sigmoid(t) = -log(1 + exp(-t)) = "
+                "-softplus(-t) and log(1 - sigmoid(t)) = -softplus(t), and "
+                "F.softplus computes both without overflow."
+            )
+        got = as_float("2.4", result.get("value"), f"V for {label}")
         p_data, p_g = _density(case["p"]), _density(case["q"])
-        D = _discriminator(case["D"], p_data, p_g)
+        logit = _logit(case["D"], p_data, p_g)
         x = _grid(case["x"])
-        expected = _reference_value(p_data, p_g, D, x)
+        expected = _reference_value(p_data, p_g, logit, x)
         if abs(got + expected) < 1e-6 and abs(expected) > 1e-3:
             raise ExerciseFailed(
                 f"Exercise 2.4: for {label} you returned -V. V(D, G) is what the "
                 "discriminator maximises: E log D(x) + E log(1 - D(G(z))), a "
                 "negative number."
             )
-        swapped = _reference_value(p_g, p_data, D, x)
-        if abs(got - swapped) < 1e-6 and abs(expected - swapped) > 1e-4:
+        if abs(got - _reference_value(p_g, p_data, logit, x)) < 1e-6 and abs(
+                expected - _reference_value(p_g, p_data, logit, x)) > 1e-4:
             raise ExerciseFailed(
                 f"Exercise 2.4: for {label} you weighted log D by p_g and "
-                "log(1 - D) by p_data: the real data should be called real."
+                "log(1 - D) by p_data, or, what is the same, swapped log D and "
+                "log(1 - D): the real data should be called real, and log D = "
+                "log sigmoid(t) goes to 0 as t grows."
             )
         require_close(
             "2.4", got, expected, what=f"V for {label}", atol=1e-6, rtol=0.0,
-            hint="V(D, G) = integral of p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx; "
-            "integrate with torch.trapezoid(values, x).",
+            hint="V(D, G) = integral of p_data(x) log D(x) + p_g(x) log(1 - D(x)) dx, "
+            "integrated with torch.trapezoid(values, x).",
         )
 
 
