@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -178,22 +179,23 @@ class DiscriminatorStep(_StepChecker):
         if not _same(_returned_params("3.1", result, "G", G_before), G_before):
             raise ExerciseFailed(
                 "Exercise 3.1: the generator's weights changed. The discriminator step "
-                "must only update net_D (detach fake_X or compute it under "
-                "torch.no_grad())."
+                f"must only update net_D.{STEP}Detach fake_X (net_G(Z).detach()) or "
+                "compute it under torch.no_grad()."
             )
         if result["G_grad"] is not False:
             raise ExerciseFailed(
                 "Exercise 3.1: loss_D.backward() sent gradients into the generator: "
-                "net_G's parameters have a .grad after your step. Detach the fake "
-                "batch (net_G(Z).detach()) so that D's step costs no backward pass "
-                "through G and leaves nothing behind in G's gradients."
+                "net_G's parameters have a .grad after your step, and D's step paid "
+                f"for a backward pass through G.{STEP}Detach the fake batch "
+                "(net_G(Z).detach()) so that nothing flows back into G."
             )
         D_after = _params(ref_D)
         if not _same(_returned_params("3.1", result, "D", D_after), D_after):
             raise ExerciseFailed(
                 "Exercise 3.1: the loss is right but net_D's weights after the step are "
-                "not. Call opt_D.zero_grad() before loss_D.backward() (old gradients "
-                "add up otherwise), then opt_D.step() once."
+                "not: the checker left old gradients in net_D, as a previous step "
+                f"would, and backward() adds to them.{STEP}Call opt_D.zero_grad() "
+                "before loss_D.backward(), then opt_D.step() once."
             )
 
 
@@ -241,8 +243,9 @@ class GeneratorStep(_StepChecker):
         if not _same(_returned_params("3.2", result, "G", G_after), G_after):
             raise ExerciseFailed(
                 "Exercise 3.2: the loss is right but net_G's weights after the step are "
-                "not. Call opt_G.zero_grad() before loss_G.backward() (old gradients "
-                "add up otherwise), then opt_G.step() once."
+                "not: the checker left old gradients in net_G, as a previous step "
+                f"would, and backward() adds to them.{STEP}Call opt_G.zero_grad() "
+                "before loss_G.backward(), then opt_G.step() once."
             )
 
 
