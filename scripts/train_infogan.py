@@ -3,11 +3,11 @@ the notebook loads by default, data/infogan_mnist.{pt,json}.
 
     python scripts/train_infogan.py                             # seed 0
     python scripts/train_infogan.py --seeds 0 1 2 3 4 --jobs 2  # and four more seeds
-    python scripts/train_infogan.py --steps 20 --out /tmp/try   # a smoke test
+    python scripts/train_infogan.py --steps 20 --out try_out   # a smoke test
 
 The networks, the optimisers and the training loop are the notebook's own: the
-script runs the notebook's parameters cell and its cell tagged "infogan-recipe",
-then calls the `train_infogan` function that cell defines, so the weights and the
+script runs the notebook's parameters cell and its cells tagged "infogan-recipe",
+then calls the `train_infogan` function they define, so the weights and the
 notebook cannot drift apart. At the default 8,000 steps one seed took 60 to 66
 minutes when two seeds shared a two-core CPU, one thread each. The generator of
 the first seed is saved (float16, about 13.3 MB). Every seed is scored as the
@@ -49,17 +49,18 @@ from course_utils import data, metrics, models, train, updates, utils
 
 
 def recipe_sources(notebook: Path = NOTEBOOK) -> tuple[str, str]:
-    """The sources of the notebook's parameters cell and its recipe cell."""
+    """The sources of the notebook's parameters cell and of its recipe cells (in
+    their order, joined)."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
 
-    def tagged(tag):
+    def tagged(tag, one):
         found = [c for c in cells if tag in c.get("metadata", {}).get("tags", [])]
-        if len(found) != 1:
-            raise RuntimeError(f"{notebook.name} must have one cell tagged {tag!r}, "
-                               f"found {len(found)}")
-        return "".join(found[0]["source"])
+        if (len(found) != 1) if one else not found:
+            raise RuntimeError(f"{notebook.name} must have {'one' if one else 'a'} "
+                               f"cell tagged {tag!r}, found {len(found)}")
+        return "\n\n".join("".join(c["source"]) for c in found)
 
-    return tagged("parameters"), tagged(RECIPE_TAG)
+    return tagged("parameters", True), tagged(RECIPE_TAG, False)
 
 
 def load_recipe(threads: int = 2, notebook: Path = NOTEBOOK) -> dict:
