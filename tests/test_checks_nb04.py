@@ -87,6 +87,11 @@ def _a_draw(logits, log_m):  # a sample of the decision, not its probability
     return (torch.rand(p.shape, generator=torch.Generator().manual_seed(0)) < p).float()
 
 
+def _std_karras(h):  # Karras et al.: biased, with 1e-8 under the square root
+    spread = ((h - h.mean(0)) ** 2).mean(0).add(1e-8).sqrt().mean()
+    return torch.cat([h, spread.expand(len(h), 1)], dim=1)
+
+
 WRONG = {
     "4.1": [
         (lambda k: math.erf(k / math.sqrt(2)), "1-D rule"),  # the 99.73 % rule
@@ -109,7 +114,8 @@ WRONG = {
     ],
     "4.4": [
         (_std_over_features, "dim=0"),
-        (_std_biased, "unbiased"),
+        (_std_biased, "divided by n"),
+        (_std_karras, "Karras"),
         (_std_detached, "gradient"),
         (_std_per_feature, "shape"),
         (lambda h: h.std(dim=0).mean(), "shape"),

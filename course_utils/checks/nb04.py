@@ -278,8 +278,11 @@ class MinibatchStd(Checker):
         if np.allclose(got[:, -1], h.std(axis=0, ddof=0).mean(), atol=1e-6) and not (
                 np.allclose(got[:, -1], feature, atol=1e-6)):
             raise ExerciseFailed(
-                "Exercise 4.4: use torch.std's default (the unbiased estimate, "
-                "dividing by n - 1), as the reference does."
+                "Exercise 4.4: you divided by n (the biased estimate, as in Karras "
+                "et al.'s sqrt(mean((h - mean)^2) + 1e-8)). That works as a feature "
+                "too, but this exercise asks for torch.std's default, dividing by "
+                f"n - 1: at n = {n} the two differ by "
+                f"{math.sqrt(n / (n - 1)) - 1:.1%}."
             )
         require_close("4.4", got, expected, what="minibatch_std(h)", atol=1e-5,
                       rtol=1e-5, hint="Append h.std(dim=0).mean(), the same value "
