@@ -273,6 +273,7 @@ def penalised_critic_gap(w, lam):
 
 
 def w1_by_sorting(x, y):
-    """Exercise 8.5: W1 between two equal-size 1-D samples: the mean gap
-    between their sorted values."""
+    """Exercise 8.5: W1 between two 1-D samples of any sizes: the integral of the
+    gap between their quantile functions (for equal sizes, the mean gap between
+    their sorted values)."""
     return wasserstein_1d(x, y)

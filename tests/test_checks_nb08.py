@@ -83,6 +83,20 @@ def _gp(critic, real, fake, eps, norm="per sample", create_graph=True, at=None,
     return lam * (per.mean() if total == "mean" else per.sum())
 
 
+def _w1_equal_sizes_only(x, y):  # crashes when the sizes differ
+    return (x.sort().values - y.sort().values).abs().mean().item()
+
+
+def _w1_truncated(x, y):  # drops the tail of the longer sample
+    k = min(len(x), len(y))
+    return (x.sort().values[:k] - y.sort().values[:k]).abs().mean().item()
+
+
+def _w1_interpolated(x, y):  # quantiles by linear interpolation: only close
+    u = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    return (torch.quantile(x, u) - torch.quantile(y, u)).abs().mean().item()
+
+
 WRONG = {
     "8.1": [
         (_lines_bits, "bits"),
@@ -130,6 +144,9 @@ WRONG = {
          .mean().item(), "same order"),
         (lambda x, y: (x.sort().values - y.sort().values).mean().abs().item(),
          "absolute value of each difference"),  # the same as the difference of means
+        (_w1_equal_sizes_only, "can no longer be paired"),
+        (_w1_truncated, "cut both samples to the shorter length"),
+        (_w1_interpolated, "quantile functions"),
     ],
     "8.4": [
         (lambda w, lam: w, "soft"),

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -30,6 +31,7 @@ from course_utils.checks._core import (
     exercise,
     input_gradients,
     known_mistake,
+    mismatch,
     plain_float,
     plain_tensor,
     require_close,
@@ -119,53 +121,84 @@ class ParallelLines(Checker):
 # -- 8.5 ---------------------------------------------------------------------
 
 
-@exercise("8.5", "W1 between two 1-D samples of the same size matches on 6 pairs, "
-          "including pairs with the same mean and variance.",
+def _w1_exact(x: np.ndarray, y: np.ndarray) -> float:
+    """W1 between two empirical distributions of any sizes: the integral of
+    |F_x - F_y| over the line (the same as that of the quantile functions)."""
+    points = np.sort(np.concatenate([x, y]))
+    cdf_x = np.searchsorted(np.sort(x), points[:-1], side="right") / x.size
+    cdf_y = np.searchsorted(np.sort(y), points[:-1], side="right") / y.size
+    return float(np.sum(np.abs(cdf_x - cdf_y) * np.diff(points)))
+
+
+@exercise("8.5", "W1 between two 1-D samples matches on 8 pairs, sizes equal and "
+          "not, including pairs with the same mean and variance.",
           gives_away=("wasserstein_1d", "wasserstein_distance", "w1_by_sorting"))
 class SortedW1(Checker):
     def cases(self, rng):
         out = []
         for kind in ("shift", "same_moments", "same_moments", "spread", "small",
-                     "random"):
+                     "random", "sizes", "sizes_small"):
             n = int(rng.integers(200, 600)) if kind != "small" else 5
+            m = n
+            if kind == "sizes":
+                m = n + int(rng.integers(37, 300))
+            if kind == "sizes_small":
+                n, m = 3, 5
             if kind == "shift":
                 x = rng.standard_normal(n)
-                y = rng.standard_normal(n) + rng.uniform(0.5, 2.0)
+                y = rng.standard_normal(m) + rng.uniform(0.5, 2.0)
             elif kind == "same_moments":
                 # a Gaussian and a uniform with the same mean and variance
                 mu = rng.uniform(-1, 1)
                 x = mu + rng.standard_normal(n)
-                y = mu + rng.uniform(-math.sqrt(3), math.sqrt(3), n)
+                y = mu + rng.uniform(-math.sqrt(3), math.sqrt(3), m)
                 x = (x - x.mean()) / x.std() + mu
                 y = (y - y.mean()) / y.std() + mu
             elif kind == "spread":
                 x = rng.standard_normal(n) * 0.3
-                y = rng.standard_normal(n) * 2.0
-            elif kind == "small":
+                y = rng.standard_normal(m) * 2.0
+            elif kind in ("small", "sizes_small"):
                 x = rng.uniform(-2, 2, n)
-                y = rng.uniform(-2, 2, n)
+                y = rng.uniform(-2, 2, m)
+            elif kind == "sizes":
+                x = rng.standard_normal(n)
+                y = rng.exponential(1.0, m) - 0.5
             else:
                 x = rng.exponential(1.0, n)
-                y = -rng.exponential(1.5, n) + 1.0
+                y = -rng.exponential(1.5, m) + 1.0
             out.append({"x": x.astype(np.float64), "y": y.astype(np.float64)})
         return out
 
     def run(self, w1_sorted, case):
         x = torch.tensor(case["x"], dtype=torch.float64)
         y = torch.tensor(case["y"], dtype=torch.float64)
-        return plain_float("8.5", call_student("8.5", w1_sorted, x, y),
-                           "w1_sorted(x, y)")
+        try:
+            value = call_student("8.5", w1_sorted, x, y)
+        except ExerciseFailed as exc:
+            if len(x) == len(y):
+                raise
+            raise ExerciseFailed(
+                f"{str(exc).rstrip('.')}. Here x has {len(x)} values and y {len(y)}: "
+                "sorted values can no longer be paired one to one."
+                f"{STEP}Each value of x carries mass 1/n and each of y 1/m. Follow "
+                "the quantile functions: on each interval of u between consecutive "
+                "jumps (the points i/n and j/m), both are constant; add |qx - qy| "
+                "times the interval's length.") from None
+        return plain_float("8.5", value, "w1_sorted(x, y)")
 
     def verify(self, case, result):
         got = as_float("8.5", result, "w1_sorted(x, y)")
         x = np.asarray(case["x"], dtype=np.float64)
         y = np.asarray(case["y"], dtype=np.float64)
         sx, sy = np.sort(x), np.sort(y)
-        expected = float(np.mean(np.abs(sx - sy)))
+        expected = _w1_exact(x, y)
         if abs(got - expected) <= 1e-9 + 1e-9 * abs(expected):
             return
+        n, m = len(x), len(y)
+        k = min(n, m)
+        same = n == m
         wrong = [
-            (float(np.mean(np.abs(x - y))),
+            (float(np.mean(np.abs(x - y))) if same else None,
              "pair the samples in sorted order: the cheapest way to move one 1-D "
              "sample onto another matches the smallest with the smallest, and so on "
              "(quantile to quantile). Pairing them as they come is a transport plan, "
@@ -175,28 +208,35 @@ class SortedW1(Checker):
              "lower bound on W1: a Gaussian and a uniform with the same mean are at "
              "distance 0 by that rule, and they are not the same distribution. Take "
              "the absolute value of each difference before averaging."),
-            (float(np.mean((sx - sy) ** 2)),
+            (float(np.mean((sx - sy) ** 2)) if same else None,
              "W1 moves mass at a cost equal to the distance |x - y|, not its square "
              "(the square gives W2 squared)."),
-            (math.sqrt(float(np.mean((sx - sy) ** 2))),
+            (math.sqrt(float(np.mean((sx - sy) ** 2))) if same else None,
              "that is W2, the root mean square of the sorted differences; W1 is "
              "their mean absolute value."),
-            (float(np.sum(np.abs(sx - sy))),
+            (float(np.sum(np.abs(sx - sy))) if same else None,
              "each sample point carries mass 1/n: average the |differences|, do "
              "not sum them."),
-            (float(np.mean(np.abs(sx - y))),
+            (float(np.mean(np.abs(sx - y))) if same else None,
              "sort both samples, not only x."),
-            (float(np.mean(np.abs(sx - sy[::-1]))),
+            (float(np.mean(np.abs(sx - sy[::-1]))) if same else None,
              "sort both samples in the same order (both ascending)."),
+            (None if same else float(np.mean(np.abs(sx[:k] - sy[:k]))),
+             f"you cut both samples to the shorter length ({k}): that drops the "
+             "largest values of the longer one, and pairs quantiles that do not "
+             f"match (the i-th of {n} is not the i-th of {m}).{STEP}Each value of x "
+             "carries mass 1/n and each of y 1/m: integrate |qx(u) - qy(u)| over "
+             "u in (0, 1), the quantile functions being constant between the "
+             "points i/n and j/m."),
         ]
         for value, hint in wrong:
-            if abs(got - value) <= 1e-9 + 1e-9 * abs(value):
-                raise ExerciseFailed(f"Exercise 8.5: {hint}")
+            if value is not None and abs(got - value) <= 1e-9 + 1e-9 * abs(value):
+                raise ExerciseFailed(f"Exercise 8.5 (n = {n}, m = {m}): {hint}")
         raise ExerciseFailed(
-            f"Exercise 8.5: w1_sorted(x, y) = {got:.6g}, expected {expected:.6g} "
-            f"(n = {len(x)}). Sort both samples and average the absolute "
-            "differences of the sorted values."
-        )
+            f"Exercise 8.5 (n = {n}, m = {m}): you {mismatch(got, expected)}. "
+            "W1 is the integral over u in (0, 1) of |qx(u) - qy(u)|, the gap between "
+            "the two quantile functions; for equal sizes, the mean absolute "
+            "difference of the sorted values.")
 
 
 # -- 8.2 ---------------------------------------------------------------------
