@@ -4,15 +4,21 @@ The grader (:mod:`course_utils.instructor.grader`) returns one result per
 submitted notebook. This module turns a class's results into
 
 * ``DIR/gradebook.csv``: one row per student, one column per exercise (the points
-  earned), then the total and the maximum;
+  earned), then the total, the maximum and notes (duplicated or missing
+  exercise cells, runs that stopped early, files not graded);
 * ``DIR/feedback/STUDENT.md``: for each notebook the student handed in, every
-  exercise's verdict with the checker's hint, and why a refused submission was
-  refused.
+  exercise's verdict with the checker's hint, why a refused submission was
+  refused, and which exercise cells were duplicated, missing or unknown.
 
 Students are told apart by where their files lie: nbgrader's layout
 ``submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb``, or one flat folder of
 ``STUDENT_NN_name.ipynb`` files. An exercise is worth the ``points`` of its
 exercise cell's metadata (1 when absent).
+
+The policy for exercise cells is the grader's
+(:func:`course_utils.instructor.grader.submitted_exercises`): of several cells
+marked with one exercise the first is graded, a missing exercise scores 0, and
+both are named in the notes and the feedback.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def student_of(path) -> str:
         at = len(parts) - 1 - parts[::-1].index("submitted")
         if at + 1 < len(parts) - 1:
             return parts[at + 1]
-    match = re.match(r"(.+?)[_-](\d\d_[a-z0-9_]+)$", path.stem)
+    match = re.match(r"(.+)[_-](\d\d_[a-z][a-z0-9_]*)$", path.stem)
     if match:
         return match.group(1)
     return path.parent.name or path.stem
@@ -65,10 +71,50 @@ def _number(value) -> str:
     return f"{value:g}"
 
 
+def _earned(result: dict, points: dict):
+    return sum(points[result["notebook"]][ex]
+               for ex, e in result["exercises"].items() if e["passed"])
+
+
+def _counted(results: list[dict], points: dict) -> tuple[dict, list[str]]:
+    """For one student: the result that counts for each notebook, and the notes
+    for the gradebook's ``notes`` column.
+
+    A student who handed in several files for one notebook is scored on the
+    file that earned the most points (the first in path order on a tie), never
+    on exercises picked from different files; the note names the files.
+    """
+    by_notebook: dict[str, list[dict]] = {}
+    notes = []
+    for r in sorted(results, key=lambda r: r["submission"]):
+        if r.get("notebook"):
+            by_notebook.setdefault(r["notebook"], []).append(r)
+        else:
+            notes.append(f"{Path(r['submission']).name}: not graded")
+    counted = {}
+    for name in sorted(by_notebook):
+        rs = by_notebook[name]
+        best = max(rs, key=lambda r: _earned(r, points))  # first of the best
+        counted[name] = best
+        if len(rs) > 1:
+            notes.append(f"{name}: {len(rs)} files handed in, "
+                         f"{Path(best['submission']).name} counts")
+        notes += [f"{name}: {note}" for note in best.get("notes", [])]
+        if best.get("error"):
+            notes.append(f"{name}: the run stopped early")
+    return counted, notes
+
+
 def write_gradebook(results: list[dict], out_dir, *,
                     solutions_dir: Path = NOTEBOOKS_DIR) -> Path:
     """Write ``gradebook.csv`` and one feedback file per student into ``out_dir``;
-    returns the CSV's path."""
+    returns the CSV's path.
+
+    The CSV's last column, ``notes``, names for each student what the points
+    alone do not say: duplicated, missing or unknown exercise cells, runs that
+    stopped early, files that could not be graded, and several files handed in
+    for one notebook (the one with the most points counts).
+    """
     out_dir = Path(out_dir)
     (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
     notebooks = sorted({r["notebook"] for r in results if r.get("notebook")})
@@ -84,20 +130,19 @@ def write_gradebook(results: list[dict], out_dir, *,
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student"] + [f"{name} {ex}" for name, ex in columns]
-                        + ["total", "max"])
+                        + ["total", "max", "notes"])
         for student in sorted(by_student):
+            counted, notes = _counted(by_student[student], points)
             earned = {}
-            for r in by_student[student]:
-                if not r.get("notebook"):
-                    continue
+            for name, r in counted.items():
                 for ex, e in r["exercises"].items():
                     if e["passed"]:
-                        earned[(r["notebook"], ex)] = points[r["notebook"]][ex]
+                        earned[(name, ex)] = points[name][ex]
             row = [earned.get(col, 0) for col in columns]
             writer.writerow([student] + [_number(v) for v in row]
-                            + [_number(sum(row)), _number(maximum)])
+                            + [_number(sum(row)), _number(maximum), "; ".join(notes)])
             _write_feedback(out_dir / "feedback" / f"{_safe(student)}.md", student,
-                            by_student[student], points, notebooks)
+                            by_student[student], counted, points, notebooks)
     return csv_path
 
 
@@ -105,8 +150,8 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "student"
 
 
-def _write_feedback(path: Path, student: str, results: list[dict], points: dict,
-                    notebooks: list[str]) -> None:
+def _write_feedback(path: Path, student: str, results: list[dict], counted: dict,
+                    points: dict, notebooks: list[str]) -> None:
     lines = [f"# Feedback for {student}", ""]
     handed_in = {r["notebook"] for r in results if r.get("notebook")}
     total = possible = 0
@@ -119,10 +164,13 @@ def _write_feedback(path: Path, student: str, results: list[dict], points: dict,
         if name is None:
             lines += [f"Not graded: {r['error']}", ""]
             continue
-        earned = sum(points[name][ex] for ex, e in r["exercises"].items()
-                     if e["passed"])
+        earned = _earned(r, points)
         worth = sum(points[name].values())
-        total, possible = total + earned, possible + worth
+        if counted[name] is r:
+            total, possible = total + earned, possible + worth
+        else:
+            lines += [f"Another file for {name} scored more and counts: "
+                      f"`{Path(counted[name]['submission']).name}`.", ""]
         lines += [f"Score: {_number(earned)} of {_number(worth)} points", ""]
         if r.get("error"):
             lines += [f"**The run stopped early:** {r['error']}", ""]
@@ -130,14 +178,15 @@ def _write_feedback(path: Path, student: str, results: list[dict], points: dict,
         for ex, e in r["exercises"].items():
             got = points[name][ex] if e["passed"] else 0
             verdict = "passed" if e["passed"] else e["message"]
+            if e.get("note"):
+                verdict = f"{verdict} ({e['note']})"
             verdict = " ".join(str(verdict).split()).replace("|", "\\|")
             lines.append(f"| {ex} | {_number(got)} / {_number(points[name][ex])} | "
                          f"{verdict} |")
         lines.append("")
-        for note in r.get("notes", []):
-            lines.append(f"- {note}")
         if r.get("notes"):
-            lines.append("")
+            lines += ["About the exercise cells:", ""]
+            lines += [f"- {note}" for note in r["notes"]] + [""]
     missing = [n for n in notebooks if n not in handed_in]
     if missing:
         lines += ["## Not handed in", ""] + [f"- {n}" for n in missing] + [""]

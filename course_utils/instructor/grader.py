@@ -70,7 +70,13 @@ from course_utils.instructor import sandbox
 from course_utils.instructor.nbval_patience import HANG_MARK, IDLE_LIMIT_SECONDS
 from course_utils.paths import NOTEBOOKS_DIR
 
-__all__ = ["grade_paths", "grade_submission", "scan_exercise_source", "format_table"]
+__all__ = [
+    "grade_paths",
+    "grade_submission",
+    "scan_exercise_source",
+    "submitted_exercises",
+    "format_table",
+]
 
 # Colour codes, raw or as escaped by the JUnit XML writer.
 _ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")
@@ -227,18 +233,71 @@ def _solution_for(path: Path, solutions_dir: Path) -> Path:
     )
 
 
+def submitted_exercises(submission, expected) -> tuple[dict, dict]:
+    """The code a submission gives for each exercise, and what is odd about its
+    exercise cells.
+
+    ``expected`` lists the solution notebook's exercise ids. Returns
+    ``(sources, cells)``: ``sources`` maps an exercise id to the code of the
+    first code cell marked with it; ``cells`` has ``duplicated`` (id -> number
+    of code cells marked with it, when more than one), ``missing`` (expected ids
+    no code cell is marked with, in the solution's order) and ``unknown`` (ids
+    the solution does not have). The grading policy: the first cell of a
+    duplicated exercise is graded and the others are ignored; a missing exercise
+    scores 0; cells with unknown ids are ignored; every one of them is named in
+    the result. Cells without an exercise id (the notes a student adds, a set-up
+    cell put first at release time) never reach the graded notebook.
+    """
+    sources, counts, unknown = {}, {}, []
+    for cell in submission.cells:
+        ex = cell.get("metadata", {}).get("exercise")
+        if ex is None or cell.get("cell_type") != "code":
+            continue
+        ex = str(ex)
+        if ex not in expected:
+            if ex not in unknown:
+                unknown.append(ex)
+            continue
+        counts[ex] = counts.get(ex, 0) + 1
+        sources.setdefault(ex, cell.get("source", ""))
+    cells = {
+        "duplicated": {ex: n for ex, n in counts.items() if n > 1},
+        "missing": [ex for ex in expected if ex not in sources],
+        "unknown": unknown,
+    }
+    return sources, cells
+
+
+def cell_notes(cells: dict, notebook: str) -> list[str]:
+    """What :func:`submitted_exercises` found, in words for the student."""
+    notes = []
+    for ex, n in cells["duplicated"].items():
+        rest = "the second" if n == 2 else f"the other {n - 1}"
+        notes.append(f"exercise {ex} appears in {n} cells: the first was graded "
+                     f"and {rest} ignored")
+    for ex in cells["missing"]:
+        notes.append(f"exercise {ex}: exercise cell missing, scored 0")
+    for ex in cells["unknown"]:
+        notes.append(f"a cell marked as exercise {ex} was ignored: {notebook} has "
+                     "no such exercise")
+    return notes
+
+
+MISSING_CELL = ("exercise cell missing: no code cell of the submission is marked "
+                "with this exercise's id (the cell's metadata \"exercise\"), so "
+                "it scores 0")
+
+
 def build_graded_notebook(solution, submission, quick: bool = True):
     """The notebook to run: the solution with the student's exercise code.
 
     Returns ``(notebook, rejected)`` where ``rejected`` maps exercise ids whose
-    code was refused to the reason.
+    code was refused to the reason. Duplicated and missing exercise cells are
+    resolved as :func:`submitted_exercises` says.
     """
     graded = nbtools.make_student_notebook(solution)  # stubs where nothing arrives
-    student_cells = {}
-    for cell in submission.cells:
-        ex = cell.get("metadata", {}).get("exercise")
-        if ex is not None and cell.get("cell_type") == "code":
-            student_cells.setdefault(str(ex), cell.get("source", ""))
+    student_cells, _ = submitted_exercises(submission,
+                                           list(nbtools.exercise_cells(graded)))
     rejected = {}
     for ex_id, idx in nbtools.exercise_cells(graded).items():
         if ex_id not in student_cells:
@@ -441,8 +500,12 @@ def grade_submission(
         return result
 
     graded, rejected = build_graded_notebook(solution, submission)
+    _, found = submitted_exercises(submission, ex_ids)
+    result["cells"] = found
+    result["notes"] = cell_notes(found, solution_path.stem)
     idle_limit = _idle_limit_default() if idle_limit is None else float(idle_limit)
     failed_for_good = dict(rejected)
+    failed_for_good.update({ex: MISSING_CELL for ex in found["missing"]})
     isolation = sandbox.isolation()
     deadline = time.monotonic() + total_timeout
     # Fresh cases for every exercise, kept here: the kernel gets a copy only.
@@ -567,6 +630,9 @@ def grade_submission(
         ex: result["exercises"].get(ex, {"passed": False, "message": "not graded"})
         for ex in ex_ids
     }
+    for ex, n in found["duplicated"].items():
+        result["exercises"][ex]["note"] = (
+            f"{n} cells are marked as exercise {ex}: the first was graded")
     result["score"] = sum(1 for e in result["exercises"].values() if e["passed"])
     return result
 
@@ -658,6 +724,8 @@ def format_table(results: list[dict]) -> str:
                 detail += f" (error: {r['error']})"
             if r.get("restarted"):
                 detail += f" (run twice: the first run hung at {r['restarted']})"
+            if r.get("notes"):
+                detail += f" (notes: {'; '.join(r['notes'])})"
         rows.append(
             (
                 r["submission"],
