@@ -270,8 +270,8 @@ def mnist(
         Only then is the network used.
     classes: keep only these digits (e.g. `[0, 1]`).
     device: where to put the tensors (default CPU).
-    data_dir: defaults to `course_utils.paths.DATA_DIR` (the repository's
-        `data/`, or `$COURSE_DATA_DIR`).
+    data_dir: defaults to `course_utils.paths.DATA_DIR` (`$COURSE_DATA_DIR`, the
+        data installed with the package, or the repository's `data/`).
 
     Introduced in 06_dcgan.
     """

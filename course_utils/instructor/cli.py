@@ -3,7 +3,8 @@
 python -m course_utils run [NOTEBOOK...] [-p NAME VALUE]... [--out DIR]
 python -m course_utils sweep NOTEBOOK -g NAME VALUE... [-g ...] [-p NAME VALUE]
                               [--one-at-a-time]
-python -m course_utils release [--out DIR]
+python -m course_utils release [--out DIR] [--wheel-url URL] [--no-zip]
+python -m course_utils lab [FOLDER]
 python -m course_utils grade PATH... [--timeout SECONDS] [--json FILE]
 python -m course_utils refresh NOTEBOOK...
 python -m course_utils site [--build DIR] [--out DIR] [--no-run]
@@ -103,17 +104,30 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_release(args) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = nbtools.list_notebooks()
-    import nbformat
+    from course_utils.instructor.kit import write_kit
 
-    for path in paths:
-        student = nbtools.make_student_notebook(nbtools.read(path))
-        nbformat.write(student, str(out / path.name))
-        print(f"wrote {out / path.name}")
-    print(f"{len(paths)} student notebook(s) in {out}")
+    out = write_kit(Path(args.out), wheel_url=args.wheel_url,
+                    make_zip=not args.no_zip)
+    print(f"the student kit is in {out}")
     return 0
+
+
+def lab_folder(folder=None) -> Path:
+    """The folder ``lab`` opens: FOLDER, else the clone's notebooks/ (the
+    instructor's notebooks, as ``make lab``), else the current folder (a kit)."""
+    if folder is not None:
+        return Path(folder)
+    return NOTEBOOKS_DIR if NOTEBOOKS_DIR.is_dir() else Path.cwd()
+
+
+def cmd_lab(args) -> int:
+    import subprocess
+
+    folder = lab_folder(args.folder)
+    if not folder.is_dir():
+        print(f"error: no folder {folder}", file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, "-m", "jupyterlab", str(folder)])
 
 
 def cmd_grade(args) -> int:
@@ -244,9 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--cell-timeout", type=int, default=1800)
     sweep.set_defaults(func=cmd_sweep)
 
-    rel = sub.add_parser("release", help="write student versions (solutions removed)")
-    rel.add_argument("--out", default=str(BUILD_DIR / "student"))
+    rel = sub.add_parser(
+        "release",
+        help="write the student kit: notebooks without solutions, the package's "
+        "wheel, a README, and a zip of it all",
+    )
+    rel.add_argument("--out", default=str(BUILD_DIR / "student"),
+                     help="the kit's folder (default: build/student; the zip "
+                     "goes next to it)")
+    rel.add_argument(
+        "--wheel-url", default=None,
+        help="where Colab's set-up cell gets the wheel (default: the wheel's file "
+        "name, uploaded by the student next to the notebook)",
+    )
+    rel.add_argument("--no-zip", action="store_true", help="write the folder only")
     rel.set_defaults(func=cmd_release)
+
+    lab = sub.add_parser(
+        "lab", help="open JupyterLab on the course's notebooks (or a kit's folder)")
+    lab.add_argument("folder", nargs="?", default=None,
+                     help="default: notebooks/ in a clone, else the current folder")
+    lab.set_defaults(func=cmd_lab)
 
     grade = sub.add_parser("grade", help="grade submissions (files or folders)")
     grade.add_argument("paths", nargs="+")
