@@ -6,7 +6,8 @@ The package runs in two settings:
   ``REPO_DIR`` is the clone, with ``notebooks/``, ``data/`` and ``build/``;
 * installed from its wheel (a student's kit, ``pip install``, Colab): the data
   files travel inside the package, as ``course_utils/bundled``, and the folder
-  the course was started from takes the place of the clone.
+  the course was started from takes the place of the clone (its ``notebooks/``
+  if it has one, else the folder itself, as in a kit).
 
 ``DATA_DIR`` is, first found: ``$COURSE_DATA_DIR``; the data installed with the
 package (found through ``importlib.resources``); the clone's ``data/``.
@@ -39,7 +40,9 @@ def bundled_data_dir() -> Path | None:
 
 IN_CLONE = _is_clone(PACKAGE_DIR.parent)
 REPO_DIR = PACKAGE_DIR.parent if IN_CLONE else Path.cwd()
-NOTEBOOKS_DIR = REPO_DIR / "notebooks"
+# A student kit keeps its notebooks next to its README, not in notebooks/.
+NOTEBOOKS_DIR = (REPO_DIR / "notebooks"
+                 if IN_CLONE or (REPO_DIR / "notebooks").is_dir() else REPO_DIR)
 BUNDLED_DATA_DIR = bundled_data_dir()
 DATA_DIR = Path(
     os.environ.get("COURSE_DATA_DIR")

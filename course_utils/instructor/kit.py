@@ -182,9 +182,10 @@ def student_readme(notebooks: list[str], wheel_name: str,
 # The GAN course: student kit
 
 This folder holds the course's notebooks, with the exercises left for you, and
-the course's Python package as a wheel (`{wheel_name}`), which carries the data
-the notebooks use (an MNIST subset, a digit classifier and trained InfoGAN
-weights). Nothing is downloaded while you work.
+the course's Python package as a wheel,
+`{wheel_name}`,
+which carries the data the notebooks use (an MNIST subset, a digit classifier
+and trained InfoGAN weights). Nothing is downloaded while you work.
 
 {listing}
 
