@@ -14,6 +14,8 @@ from typing import Callable, Sequence, Union
 import torch
 from torch import nn
 
+from course_utils.utils import eval_mode
+
 __all__ = [
     "mlp_generator",
     "mlp_discriminator",
@@ -323,12 +325,12 @@ def sample_generator(
 ) -> torch.Tensor:
     """``n`` samples of ``generator`` from Gaussian noise drawn with its own
     seeded random generator (the global stream is untouched), in eval mode and
-    without gradients, returned on the CPU. The same seed gives the same
-    samples."""
+    without gradients, returned on the CPU; the generator is put back in the
+    mode it was in. The same seed gives the same samples."""
     _check_sizes("n", n)
     _check_sizes("latent_dim", latent_dim)
     if device is None:
         device = next(generator.parameters()).device
     Z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        return generator.eval()(Z.to(device)).cpu()
+    with torch.no_grad(), eval_mode(generator):
+        return generator(Z.to(device)).cpu()

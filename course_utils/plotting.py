@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from course_utils.utils import eval_mode
+
 __all__ = [
     "STYLE_FILE",
     "use_course_style",
@@ -361,11 +363,8 @@ def decision_surface(
         points = points.to(device=param.device, dtype=param.dtype)
     except StopIteration:
         pass
-    was_training = net_D.training
-    net_D.eval()
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(net_D):
         out = net_D(points).reshape(-1)
-    net_D.train(was_training)
     if logits:
         out = torch.sigmoid(out)
     return out.reshape(resolution, resolution).cpu().numpy()

@@ -1,16 +1,16 @@
 """The course's GAN training engine (introduced in 01_minimax_game).
 
-:func:`train_gan` is one driver loop for every GAN of the course. It owns what
-every run shares: counting steps and epochs, the progress bar, timing,
-snapshots of samples from fixed noise, metric callbacks, the moving average of
-the generator's weights and the check that no loss became NaN or infinite.
-What one iteration does is an *update rule* from :mod:`course_utils.updates`:
-alternating updates with ``k`` discriminator steps (Goodfellow's Algorithm 1,
-the default), conditional models, InfoGAN, unrolled GANs, packed
-discriminators. The loss family (minimax, non-saturating, least squares,
-hinge, WGAN with clipping or a gradient penalty) is a
-:class:`course_utils.losses.GANLoss` that the rule uses. The loop returns a
-:class:`History` of everything it logged.
+:func:`train_gan` is one short loop for every GAN of the course. It owns what
+every run shares: counting steps and epochs, the progress bar, timing, a
+learning-rate schedule, snapshots of samples from fixed noise, metric
+callbacks, the moving average of the generator's weights and the check that
+no loss became NaN or infinite. What one iteration does is an *update rule*
+from :mod:`course_utils.updates`: alternating updates with ``k``
+discriminator steps (Goodfellow's Algorithm 1, the default), conditional
+models, InfoGAN, unrolled GANs, packed discriminators. The loss family
+(minimax, non-saturating, least squares, hinge, WGAN with clipping or a
+gradient penalty) is a :class:`course_utils.losses.GANLoss` that the rule
+uses. The loop returns a :class:`History` of everything it logged.
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils import losses as _losses
+from course_utils import updates as _updates
+from course_utils.updates import Context, NonFiniteLossError  # the rules' contract
+from course_utils.utils import eval_mode
 
 __all__ = [
     "train_gan",
+    "step_decay",
     "History",
     "Context",
     "NonFiniteLossError",
@@ -38,24 +41,8 @@ __all__ = [
 
 RealSampler = Callable[[int], torch.Tensor]
 
-_CAUSES = (
-    "Usual causes: a learning rate that is too high; a Sigmoid at the end of D "
-    "followed by a hand-written log (use logits and softplus / "
-    "binary_cross_entropy_with_logits); data not scaled to the range the "
-    "generator's output can reach; an exploding critic without clipping or a "
-    "gradient penalty."
-)
-
 # Seed of the random generator that metric callbacks see (offset by the step).
 CALLBACK_SEED = 1_234_567
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Raised when a loss becomes NaN or infinite during training."""
-
-    def __init__(self, which: str, value: float, step: int):
-        self.which, self.value, self.step = which, value, step
-        super().__init__(f"{which} became {value} at generator step {step}. {_CAUSES}")
 
 
 @dataclass
@@ -83,6 +70,15 @@ class History:
     stopped_early: bool = False
     ema_G: Optional[nn.Module] = None
     rule: str = ""
+
+    def record(self, step: int, logged: dict) -> None:
+        """Append one generator step's logged values."""
+        self.steps.append(step)
+        for name, value in logged.items():
+            if name in ("loss_D", "loss_G", "D_real", "D_fake"):
+                getattr(self, name).append(value)
+            else:
+                self.logs.setdefault(name, []).append(value)
 
     def metric(self, name: str) -> tuple[list, list]:
         """The steps and values of metric ``name``."""
@@ -184,60 +180,10 @@ def make_sampler(data, batch_size: int, device, labels: bool = False):
     return sample, math.ceil(n_total / batch_size)
 
 
-# ------------------------------------------------------------ what rules see
-@dataclass
-class Context:
-    """What an update rule sees during one iteration.
-
-    ``real(n)`` draws a real batch (a pair (X, y) for rules with labels),
-    ``noise(n)`` a batch of noise, and ``finite(loss, name)`` returns the
-    loss as a float after checking that it is finite.
-    """
-
-    net_G: nn.Module
-    net_D: nn.Module
-    opt_G: torch.optim.Optimizer
-    opt_D: torch.optim.Optimizer
-    batch_size: int
-    device: torch.device
-    real: Callable
-    noise: Callable[[int], torch.Tensor]
-    step: int = 0
-
-    def finite(self, loss: torch.Tensor, which: str) -> float:
-        value = loss.item()
-        if not math.isfinite(value):
-            raise NonFiniteLossError(which, value, self.step)
-        return value
-
-
 # ------------------------------------------------------------------ helpers
 def _check_int(name: str, value, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
-class _EvalMode:
-    """Puts modules in eval mode, and puts each back as it was on exit."""
-
-    def __init__(self, *modules: nn.Module):
-        self.modules = modules
-
-    def __enter__(self):
-        self.was = [m.training for m in self.modules]
-        for m in self.modules:
-            m.eval()
-
-    def __exit__(self, *exc):
-        for m, was in zip(self.modules, self.was):
-            m.train(was)
-
-
-def _generate(net_G: nn.Module, fixed) -> torch.Tensor:
-    with torch.no_grad(), _EvalMode(net_G):
-        if isinstance(fixed, (tuple, list)):
-            return net_G(*fixed).detach().cpu()
-        return net_G(fixed).detach().cpu()
 
 
 def _to_device(fixed, device):
@@ -254,47 +200,185 @@ def _plain_value(value):
     return float(array) if array.ndim == 0 else array
 
 
+def _module_device(net: nn.Module) -> torch.device:
+    for p in net.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def step_decay(at: int, factor: float = 0.1) -> Callable[[int], float]:
+    """A learning-rate schedule for :func:`train_gan`: the optimisers' own rates
+    up to generator step ``at`` (0: from the start), then ``factor`` times them."""
+    _check_int("at", at, 0)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
+        raise ValueError(f"factor must be a number > 0, got {factor!r}")
+    return lambda step: 1.0 if step <= at else float(factor)
+
+
+class _Schedule:
+    """Sets every parameter group's rate to its rate at the start of the run
+    times ``schedule(step)``, and puts the start rates back at the end."""
+
+    def __init__(self, schedule, *optimizers):
+        if schedule is not None and not callable(schedule):
+            raise TypeError("schedule must be a function step -> factor of the "
+                            "learning rates (see train.step_decay)")
+        self.schedule = schedule
+        self.groups = [g for opt in optimizers for g in opt.param_groups]
+        self.base = [g["lr"] for g in self.groups]
+
+    def apply(self, step: int) -> None:
+        if self.schedule is not None:
+            factor = self.schedule(step)
+            for group, lr in zip(self.groups, self.base):
+                group["lr"] = lr * factor
+
+    def restore(self) -> None:
+        for group, lr in zip(self.groups, self.base):
+            group["lr"] = lr
+
+
+class _Observers:
+    """What the loop records besides the losses: metric callbacks (run in eval
+    mode, without gradients and with a random generator of their own),
+    snapshots from fixed inputs, and the moving average of G's weights."""
+
+    def __init__(self, history, rule, net_G, net_D, device, callbacks, every,
+                 fixed_Z, snapshot_every, ema_decay, ema_callbacks):
+        self.history, self.rule, self.net_G, self.net_D = history, rule, net_G, net_D
+        self.device, self.callbacks, self.every = device, dict(callbacks or {}), every
+        self.fixed_Z, self.snapshot_every, self.ema_decay = fixed_Z, snapshot_every, ema_decay
+        self.ema_G = None
+        if ema_decay is not None:
+            self.ema_G = copy.deepcopy(net_G).eval().requires_grad_(False)
+        # (suffix of the metric's name, generator the callback sees)
+        self.targets = [("", net_G)] + ([(" (EMA)", self.ema_G)] if ema_callbacks else [])
+        for name in self.callbacks:
+            for suffix, _ in self.targets:
+                history.metrics[name + suffix] = []
+        self.snapshots_on = fixed_Z is not None and bool(snapshot_every)
+        if self.snapshots_on:
+            self.snapshot(0)
+
+    def snapshot(self, step):
+        self.history.snapshots.append((step, self.rule.generate(self.net_G, self.fixed_Z)))
+
+    def run_callbacks(self, step):
+        fork_devices = [self.device] if self.device.type == "cuda" else []
+        for name, fn in self.callbacks.items():
+            for suffix, generator in self.targets:
+                with torch.random.fork_rng(devices=fork_devices):
+                    torch.manual_seed(CALLBACK_SEED + step)
+                    with torch.no_grad(), eval_mode(generator, self.net_D):
+                        value = fn(generator, self.net_D, step)
+                self.history.metrics[name + suffix].append((step, _plain_value(value)))
+
+    def after_step(self, step: int, logged: dict) -> None:
+        if self.ema_G is not None:
+            _ema_update(self.ema_G, self.net_G, self.ema_decay)
+        self.history.record(step, logged)
+        if self.callbacks and step % self.every == 0:
+            self.run_callbacks(step)
+        if self.snapshots_on and step % self.snapshot_every == 0:
+            self.snapshot(step)
+
+    def finish(self, step: int) -> None:
+        """The last step's callbacks and snapshot, if the schedule missed it."""
+        if self.callbacks and (not self.history.steps or step % self.every != 0):
+            self.run_callbacks(step)
+        if self.snapshots_on and step % self.snapshot_every != 0:
+            self.snapshot(step)
+        self.history.ema_G = self.ema_G
+
+
 # ------------------------------------------------------------------ the loop
+_RULE_SETTINGS = ("loss", "k", "reuse_fake")
+
+
+def _check_arguments(rule, batch_size, latent_dim, sample_Z, ema_decay, ema_callbacks,
+                     callbacks, callback_every, snapshot_every, fixed_Z, max_seconds,
+                     unknown):
+    moved = sorted(set(unknown) & set(_RULE_SETTINGS))
+    if moved:
+        raise TypeError(
+            f"{', '.join(moved)} belong to the update rule, not to train_gan: pass "
+            "rule=updates.Alternating(loss, k=..., reuse_fake=...)"
+        )
+    if unknown:
+        raise TypeError(f"train_gan got unexpected arguments: {sorted(unknown)}")
+    if not isinstance(rule, _updates.UpdateRule):
+        raise TypeError(f"rule must be an updates.UpdateRule, got {type(rule).__name__}")
+    _check_int("batch_size", batch_size)
+    if sample_Z is None:
+        if latent_dim is None:
+            raise ValueError("give latent_dim (for Gaussian noise) or sample_Z")
+        _check_int("latent_dim", latent_dim)
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
+    if ema_callbacks and (ema_decay is None or not callbacks):
+        raise ValueError("ema_callbacks needs ema_decay and callbacks to run on "
+                         "the moving average")
+    _check_int("callback_every", callback_every)
+    if snapshot_every is not None and fixed_Z is None:
+        raise ValueError("snapshot_every needs fixed_Z, the noise to draw samples from")
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
+
+
+def _count_steps(num_steps, num_epochs, batches_per_epoch, rule) -> int:
+    if num_steps is None:
+        if num_epochs is None:
+            raise ValueError("give num_steps or num_epochs")
+        if batches_per_epoch is None:
+            raise ValueError("num_epochs needs data as a tensor; give num_steps instead")
+        num_steps = max(1, int(num_epochs * batches_per_epoch / rule.real_batches))
+    _check_int("num_steps", num_steps)
+    return num_steps
+
+
 def train_gan(
     net_G: nn.Module,
     net_D: nn.Module,
     data,
     *,
-    rule=None,
+    rule: Optional[_updates.UpdateRule] = None,
     latent_dim: Optional[int] = None,
     sample_Z: Optional[Callable[[int], torch.Tensor]] = None,
-    loss: Union[str, _losses.GANLoss] = "nonsaturating",
     opt_G: Optional[torch.optim.Optimizer] = None,
     opt_D: Optional[torch.optim.Optimizer] = None,
     num_steps: Optional[int] = None,
     num_epochs: Optional[float] = None,
-    max_seconds: Optional[float] = None,
     batch_size: int = 64,
-    k: int = 1,
+    schedule: Optional[Callable[[int], float]] = None,
     fixed_Z=None,
     snapshot_every: Optional[int] = None,
     callbacks: Optional[dict] = None,
     callback_every: int = 100,
     ema_decay: Optional[float] = None,
     ema_callbacks: bool = False,
-    reuse_fake: bool = False,
+    max_seconds: Optional[float] = None,
     device: Union[str, torch.device, None] = None,
     progress: bool = True,
     desc: str = "training",
+    **unknown,
 ) -> History:
     """Train ``net_G`` against ``net_D`` for a fixed number of generator steps.
 
     ``rule`` is the update rule of one iteration (see
-    :mod:`course_utils.updates`). Without it, the loop runs alternating
-    updates, ``updates.Alternating(loss, k=k, reuse_fake=reuse_fake)``: ``k``
-    discriminator steps, each on a fresh real and noise batch, then one
-    generator step. ``loss``, ``k`` and ``reuse_fake`` belong to that default
-    and must be left alone when a rule is given.
+    :mod:`course_utils.updates`); the default is ``updates.Alternating()``:
+    one discriminator step on a fresh real and noise batch, then one generator
+    step, with the non-saturating loss. The loss family, ``k`` and the reuse
+    of fakes are the rule's settings: ``rule=updates.Alternating("lsgan",
+    k=2)``. One rule object can train any number of network pairs: its
+    per-run state is made afresh by ``rule.setup`` for each run.
 
     The length of training is ``num_steps`` generator steps, or ``num_epochs``
-    passes over a data tensor. ``max_seconds`` (off by default) cuts it short
-    and sets ``History.stopped_early``; a run cut short depends on the
-    machine's speed, so the course's notebooks leave it off.
+    passes over a data tensor. ``schedule(step)`` (see :func:`step_decay`)
+    multiplies every optimiser's learning rates, as they were at the start,
+    before each generator step; the start rates are put back at the end.
+    ``max_seconds`` (off by default) cuts training short and sets
+    ``History.stopped_early``; a run cut short depends on the machine's speed,
+    so the course's notebooks leave it off.
 
     ``data`` is a tensor of real samples (shuffled epochs), a pair ``(X, y)``
     of samples and labels for rules that use labels, or a function
@@ -318,145 +402,52 @@ def train_gan(
     Raises :class:`NonFiniteLossError`, naming the loss and the step, if any
     loss of any discriminator or generator step is NaN or infinite.
     """
-    from course_utils import updates as _updates
-
-    if rule is None:
-        rule = _updates.Alternating(loss, k=k, reuse_fake=reuse_fake)
-    else:
-        if not isinstance(rule, _updates.UpdateRule):
-            raise TypeError(
-                f"rule must be an updates.UpdateRule, got {type(rule).__name__}"
-            )
-        if loss != "nonsaturating" or k != 1 or reuse_fake:
-            raise ValueError(
-                "loss, k and reuse_fake configure the default rule; with rule=... "
-                "give them to the rule instead"
-            )
-    _check_int("batch_size", batch_size)
-    if sample_Z is None:
-        if latent_dim is None:
-            raise ValueError("give latent_dim (for Gaussian noise) or sample_Z")
-        _check_int("latent_dim", latent_dim)
-    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-        raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay!r}")
-    if ema_callbacks and (ema_decay is None or not callbacks):
-        raise ValueError("ema_callbacks needs ema_decay and callbacks to run on "
-                         "the moving average")
-    _check_int("callback_every", callback_every)
-    if snapshot_every is not None and fixed_Z is None:
-        raise ValueError("snapshot_every needs fixed_Z, the noise to draw samples from")
-    if max_seconds is not None and not max_seconds > 0:
-        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
-
+    rule = _updates.Alternating() if rule is None else rule
+    _check_arguments(rule, batch_size, latent_dim, sample_Z, ema_decay, ema_callbacks,
+                     callbacks, callback_every, snapshot_every, fixed_Z, max_seconds,
+                     unknown)
     device = torch.device(device) if device is not None else _module_device(net_G)
     net_G.to(device)
     net_D.to(device)
-    sample_real, batches_per_epoch = make_sampler(
-        data, batch_size, device, labels=rule.uses_labels
-    )
+    real, per_epoch = make_sampler(data, batch_size, device, labels=rule.uses_labels)
+    num_steps = _count_steps(num_steps, num_epochs, per_epoch, rule)
     if sample_Z is None:
-
         def sample_Z(n, _d=latent_dim):
             return torch.randn(n, _d, device=device)
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
+    opt_G = torch.optim.Adam(net_G.parameters(), **adam) if opt_G is None else opt_G
+    opt_D = torch.optim.Adam(net_D.parameters(), **adam) if opt_D is None else opt_D
+    fixed_Z = None if fixed_Z is None else _to_device(fixed_Z, device)
 
-    if num_steps is None:
-        if num_epochs is None:
-            raise ValueError("give num_steps or num_epochs")
-        if batches_per_epoch is None:
-            raise ValueError(
-                "num_epochs needs data as a tensor; give num_steps instead"
-            )
-        num_steps = max(1, int(num_epochs * batches_per_epoch / rule.real_batches))
-    _check_int("num_steps", num_steps)
-
-    if opt_G is None:
-        opt_G = torch.optim.Adam(net_G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    if opt_D is None:
-        opt_D = torch.optim.Adam(net_D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    if fixed_Z is not None:
-        fixed_Z = _to_device(fixed_Z, device)
-
-    ctx = Context(net_G, net_D, opt_G, opt_D, batch_size, device, sample_real, sample_Z)
-    rule.setup(ctx)
+    ctx = Context(net_G, net_D, opt_G, opt_D, batch_size, device, real, sample_Z)
+    state = rule.setup(ctx)
     history = History(rule=rule.describe())
-    callbacks = dict(callbacks or {})
-    ema_G = None
-    if ema_decay is not None:
-        ema_G = copy.deepcopy(net_G).eval()
-        for p in ema_G.parameters():
-            p.requires_grad_(False)
-    # (suffix of the metric's name, generator the callback sees)
-    callback_targets = [("", net_G)] + ([(" (EMA)", ema_G)] if ema_callbacks else [])
-    for name in callbacks:
-        for suffix, _ in callback_targets:
-            history.metrics[name + suffix] = []
-
-    def run_callbacks(step):
-        fork_devices = [device] if device.type == "cuda" else []
-        for name, fn in callbacks.items():
-            for suffix, generator in callback_targets:
-                with torch.random.fork_rng(devices=fork_devices):
-                    torch.manual_seed(CALLBACK_SEED + step)
-                    with torch.no_grad(), _EvalMode(generator, net_D):
-                        value = fn(generator, net_D, step)
-                history.metrics[name + suffix].append((step, _plain_value(value)))
-
-    def snapshot(step):
-        history.snapshots.append((step, rule.generate(net_G, fixed_Z)))
-
-    snapshots_on = fixed_Z is not None and bool(snapshot_every)
-    if snapshots_on:
-        snapshot(0)
-
+    observers = _Observers(history, rule, net_G, net_D, device, callbacks,
+                           callback_every, fixed_Z, snapshot_every, ema_decay,
+                           ema_callbacks)
+    rates = _Schedule(schedule, opt_G, opt_D)
     bar = _progress_bar(num_steps, desc) if progress else None
-    start = time.perf_counter()
+    start, step = time.perf_counter(), 0
     net_G.train()
     net_D.train()
-    step = 0
     try:
         for step in range(1, num_steps + 1):
             ctx.step = step
-            logged = rule.step(ctx)
-            if ema_G is not None:
-                _ema_update(ema_G, net_G, ema_decay)
-
-            history.steps.append(step)
-            for name, value in logged.items():
-                target = getattr(history, name, None)
-                if name in ("loss_D", "loss_G", "D_real", "D_fake"):
-                    target.append(value)
-                else:
-                    history.logs.setdefault(name, []).append(value)
-
-            if callbacks and step % callback_every == 0:
-                run_callbacks(step)
-            if snapshots_on and step % snapshot_every == 0:
-                snapshot(step)
+            rates.apply(step)
+            logged = rule.step(ctx, state)
+            observers.after_step(step, logged)
             if bar is not None:
-                bar.update(1)
-                if step % 50 == 0:
-                    bar.set_postfix(
-                        {n: f"{v:.3f}" for n, v in logged.items() if n.startswith("loss")}
-                    )
+                _show(bar, step, logged)
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 history.stopped_early = step < num_steps
                 break
     finally:
+        rates.restore()
         if bar is not None:
             bar.close()
     history.seconds = time.perf_counter() - start
-    if callbacks and (not history.steps or step % callback_every != 0):
-        run_callbacks(step)
-    if snapshots_on and step % snapshot_every != 0:
-        snapshot(step)
-    history.ema_G = ema_G
+    observers.finish(step)
     return history
-
-
-def _module_device(net: nn.Module) -> torch.device:
-    for p in net.parameters():
-        return p.device
-    return torch.device("cpu")
 
 
 @torch.no_grad()
@@ -471,3 +462,9 @@ def _progress_bar(total: int, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", mininterval=0.5, leave=True)
+
+
+def _show(bar, step: int, logged: dict) -> None:
+    bar.update(1)
+    if step % 50 == 0:
+        bar.set_postfix({n: f"{v:.3f}" for n, v in logged.items() if n.startswith("loss")})

@@ -9,6 +9,7 @@ short class that a notebook can read, and write out itself when it teaches it:
 * :class:`Alternating`: Goodfellow's Algorithm 1, ``k`` discriminator steps
   then one generator step, with any loss family of :mod:`course_utils.losses`
   (also LSGAN, and WGAN with clipping or a gradient penalty);
+* :class:`DiscriminatorOnly`: D against a frozen generator;
 * :class:`Conditional`: labels into G and D;
 * :class:`InfoGAN`: latent codes, a Q head on D's body and the
   mutual-information term;
@@ -16,17 +17,23 @@ short class that a notebook can read, and write out itself when it teaches it:
   ``unroll_steps`` differentiable steps;
 * :class:`Packed`: D scores ``pack`` samples at once (PacGAN).
 
-A rule's ``step(ctx)`` receives a :class:`course_utils.train.Context` and
-returns a dict of floats: ``loss_D``, ``loss_G`` and ``D_real`` / ``D_fake``
-go to the history's own lists, anything else (``penalty``,
-``critic_estimate``, ``loss_Q``) to ``History.logs``. Every loss passes
-through ``ctx.finite``, which stops training with a clear error when one
-becomes NaN or infinite.
+The contract (this module's own, so that rules need nothing from the loop):
+a rule holds only its settings. ``setup(ctx)`` runs once per training run and
+returns that run's state (an optimiser for Q, say; ``None`` for most rules);
+``step(ctx, state)`` runs one iteration and returns a dict of floats:
+``loss_D``, ``loss_G`` and ``D_real`` / ``D_fake`` go to the history's own
+lists, anything else (``penalty``, ``critic_estimate``, ``loss_Q``) to
+``History.logs``. One rule object can therefore train any number of network
+pairs, one after another, each with fresh state. Every loss passes through
+``ctx.finite``, which stops training with a clear error when one becomes NaN
+or infinite.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -34,10 +41,15 @@ from torch import nn
 from torch.func import functional_call
 
 from course_utils import losses as _losses
+from course_utils.utils import eval_mode
 
 __all__ = [
     "UpdateRule",
+    "Context",
+    "NonFiniteLossError",
+    "generate",
     "Alternating",
+    "DiscriminatorOnly",
     "Conditional",
     "InfoGAN",
     "Unrolled",
@@ -45,30 +57,81 @@ __all__ = [
     "pack",
 ]
 
+_CAUSES = (
+    "Usual causes: a learning rate that is too high; a Sigmoid at the end of D "
+    "followed by a hand-written log (use logits and softplus / "
+    "binary_cross_entropy_with_logits); data not scaled to the range the "
+    "generator's output can reach; an exploding critic without clipping or a "
+    "gradient penalty."
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a loss becomes NaN or infinite during training."""
+
+    def __init__(self, which: str, value: float, step: int):
+        self.which, self.value, self.step = which, value, step
+        super().__init__(f"{which} became {value} at generator step {step}. {_CAUSES}")
+
+
+@dataclass
+class Context:
+    """What an update rule sees during one iteration.
+
+    ``real(n)`` draws a real batch (a pair (X, y) for rules with labels),
+    ``noise(n)`` a batch of noise, and ``finite(loss, name)`` returns the
+    loss as a float after checking that it is finite.
+    """
+
+    net_G: nn.Module
+    net_D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    batch_size: int
+    device: torch.device
+    real: Callable
+    noise: Callable[[int], torch.Tensor]
+    step: int = 0
+
+    def finite(self, loss: torch.Tensor, which: str) -> float:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(which, value, self.step)
+        return value
+
+
+def generate(net_G: nn.Module, fixed) -> torch.Tensor:
+    """The generator's samples from fixed inputs (a tensor, or a tuple of its
+    arguments such as noise and labels), in eval mode and without gradients,
+    on the CPU; the generator's mode is restored afterwards."""
+    with torch.no_grad(), eval_mode(net_G):
+        if isinstance(fixed, (tuple, list)):
+            return net_G(*fixed).detach().cpu()
+        return net_G(fixed).detach().cpu()
+
 
 class UpdateRule:
     """The interface every rule follows.
 
     ``uses_labels``: whether real batches are pairs (X, y). ``real_batches``:
     how many real batches one iteration consumes (to convert epochs to
-    steps). ``setup(ctx)`` runs once before training; ``step(ctx)`` runs one
-    iteration and returns the values to log; ``generate(net_G, fixed)`` draws
-    the snapshot samples from the fixed inputs.
+    steps). ``setup(ctx)`` runs once before each training run and returns the
+    run's state; ``step(ctx, state)`` runs one iteration and returns the
+    values to log; ``generate(net_G, fixed)`` draws the snapshot samples from
+    the fixed inputs. A rule never stores anything about a run on itself.
     """
 
     uses_labels = False
     real_batches = 1
 
-    def setup(self, ctx) -> None:
-        pass
+    def setup(self, ctx) -> object:
+        return None
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state) -> dict:
         raise NotImplementedError
 
     def generate(self, net_G: nn.Module, fixed) -> torch.Tensor:
-        from course_utils.train import _generate
-
-        return _generate(net_G, fixed)
+        return generate(net_G, fixed)
 
     def describe(self) -> str:
         return type(self).__name__
@@ -146,7 +209,7 @@ class Alternating(UpdateRule):
     def describe(self) -> str:
         return f"Alternating(loss={self.loss.name}, k={self.k}, reuse={self.reuse_fake})"
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state=None) -> dict:
         gan_loss, logged = self.loss, {}
         net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
         paired = gan_loss.penalty is not None  # interpolates need equal sizes
@@ -186,7 +249,7 @@ class DiscriminatorOnly(UpdateRule):
     def describe(self) -> str:
         return f"DiscriminatorOnly(loss={self.loss.name})"
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state=None) -> dict:
         logged = {}
         X = ctx.real(ctx.batch_size)
         with torch.no_grad():
@@ -221,7 +284,7 @@ class Conditional(UpdateRule):
     def labels(self, n: int, device) -> torch.Tensor:
         return torch.randint(self.num_classes, (n,), device=device)
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state=None) -> dict:
         gan_loss, logged = self.loss, {}
         net_G, net_D = ctx.net_G, ctx.net_D
         for _ in range(self.k):
@@ -271,20 +334,27 @@ class InfoGAN(UpdateRule):
     logits of each categorical code, then a mean and a log standard deviation
     for each continuous code (see :class:`course_utils.models.SharedBodyDQ`).
 
-    The information loss is the cross-entropy of the categorical codes (weight
-    ``weight_cat``) plus the Gaussian negative log-likelihood of the
+    The information loss L_I is the cross-entropy of the categorical codes
+    (weight ``weight_cat``) plus the Gaussian negative log-likelihood of the
     continuous ones (weight ``weight_cont``); minimising it maximises the
-    variational lower bound of I(c; G(z, c)). It is added to the generator's
-    objective and is Q's objective. With ``q_update="own"`` (the default) Q has
-    an optimiser of its own: ``opt_Q`` (default: Adam over the Q head and D's
-    shared body, at the generator's learning rate) steps on the information
-    loss alone, so a body in ``opt_Q`` takes two optimiser steps per iteration.
-    With ``q_update="with_D"`` (the form of Chen et al.'s code) there is no
-    ``opt_Q``: the information loss on D's generated batch is added to D's
-    loss, and D's one optimiser, which must hold the Q head too, steps body,
-    D head and Q head together. ``loss_Q`` is logged on its own, ``loss_G``
-    without it.
+    variational lower bound of I(c; G(z, c)). The generator minimises its own
+    loss plus L_I. Who else learns from L_I is ``q_update``:
+
+    * ``"head"``: an optimiser of Q's own steps the Q head (``net_D.q_head``)
+      on L_I; the shared body learns from D's loss alone;
+    * ``"head_and_body"`` (the default): Q's optimiser steps the head and the
+      shared body (``net_D.body``), so the body takes two optimiser steps per
+      iteration, D's and Q's;
+    * ``"with_D"`` (the form of Chen et al.'s code): no optimiser for Q; L_I
+      on D's generated batch is added to D's loss, and D's one optimiser, which
+      must hold the Q head too, steps body, D head and Q head together.
+
+    Q's optimiser is made afresh for every run by ``q_optimizer(params)``
+    (default: Adam at the generator's learning rate, betas (0.5, 0.999)).
+    ``loss_Q`` is logged on its own, ``loss_G`` without it.
     """
+
+    Q_UPDATES = ("head", "head_and_body", "with_D")
 
     def __init__(
         self,
@@ -293,12 +363,15 @@ class InfoGAN(UpdateRule):
         loss="nonsaturating",
         weight_cat: float = 1.0,
         weight_cont: float = 0.1,
-        opt_Q: Optional[torch.optim.Optimizer] = None,
-        q_update: str = "own",
+        q_update: str = "head_and_body",
+        q_optimizer: Optional[Callable] = None,
     ):
-        if q_update not in ("own", "with_D"):
-            raise ValueError(f"q_update must be 'own' or 'with_D', got {q_update!r}")
-        self.q_update = q_update
+        if q_update not in self.Q_UPDATES:
+            raise ValueError(f"q_update must be one of {self.Q_UPDATES}, got {q_update!r}")
+        if q_optimizer is not None and (q_update == "with_D" or not callable(q_optimizer)):
+            raise ValueError("q_optimizer is a function params -> optimizer, for "
+                             "q_update 'head' or 'head_and_body' (with_D uses D's)")
+        self.q_update, self.q_optimizer = q_update, q_optimizer
         self.categorical = tuple(categorical)
         for size in self.categorical:
             _check_int("each categorical code's size", size, 2)
@@ -309,7 +382,7 @@ class InfoGAN(UpdateRule):
             if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {w!r}")
         self.continuous, self.loss = continuous, _losses.get(loss)
-        self.weight_cat, self.weight_cont, self.opt_Q = weight_cat, weight_cont, opt_Q
+        self.weight_cat, self.weight_cont = weight_cat, weight_cont
 
     @property
     def code_dim(self) -> int:
@@ -358,32 +431,31 @@ class InfoGAN(UpdateRule):
             cont_loss = (nll + 0.5 * torch.log(torch.tensor(2 * torch.pi))).sum(1).mean()
         return cat_loss, cont_loss
 
-    def setup(self, ctx) -> None:
+    def setup(self, ctx) -> dict:
+        """This run's state: Q's optimiser and parameters (none with with_D)
+        and the generator's parameters."""
+        state = {"g_params": [p for p in ctx.net_G.parameters() if p.requires_grad],
+                 "q_params": [], "opt_Q": None}
+        body, head = (getattr(ctx.net_D, name, None) for name in ("body", "q_head"))
         if self.q_update == "with_D":
-            self._setup_with_D(ctx)
-            return
-        if self.opt_Q is None:
-            body, head = (getattr(ctx.net_D, name, None) for name in ("body", "q_head"))
-            if body is None or head is None:
-                raise ValueError(
-                    "InfoGAN needs opt_Q, or a net_D with .body and .q_head "
-                    "(models.SharedBodyDQ) to build one"
-                )
+            in_D = {id(p) for g in ctx.opt_D.param_groups for p in g["params"]}
+            if head is not None and any(id(p) not in in_D for p in head.parameters()):
+                raise ValueError("q_update='with_D': opt_D must hold the Q head's "
+                                 "parameters")
+            return state
+        if head is None or (body is None and self.q_update == "head_and_body"):
+            raise ValueError(f"q_update={self.q_update!r} needs a net_D with .q_head "
+                             "and .body (models.SharedBodyDQ)")
+        params = list(head.parameters())
+        if self.q_update == "head_and_body":
+            params += list(body.parameters())
+        if self.q_optimizer is None:
             lr = ctx.opt_G.param_groups[0]["lr"]
-            params = list(head.parameters()) + list(body.parameters())
-            self.opt_Q = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
-        self._q_params = [p for g in self.opt_Q.param_groups for p in g["params"]]
-        self._g_params = [p for p in ctx.net_G.parameters() if p.requires_grad]
-
-    def _setup_with_D(self, ctx) -> None:
-        if self.opt_Q is not None:
-            raise ValueError("q_update='with_D' steps Q with D's optimiser: give no opt_Q")
-        in_D = {id(p) for g in ctx.opt_D.param_groups for p in g["params"]}
-        head = getattr(ctx.net_D, "q_head", None)
-        if head is not None and any(id(p) not in in_D for p in head.parameters()):
-            raise ValueError("q_update='with_D': opt_D must hold the Q head's parameters")
-        self._q_params = []
-        self._g_params = [p for p in ctx.net_G.parameters() if p.requires_grad]
+            state["opt_Q"] = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+        else:
+            state["opt_Q"] = self.q_optimizer(params)
+        state["q_params"] = [p for g in state["opt_Q"].param_groups for p in g["params"]]
+        return state
 
     def generator_input(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         return torch.cat([z, codes], dim=1)
@@ -397,7 +469,7 @@ class InfoGAN(UpdateRule):
             )
         return out
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state) -> dict:
         gan_loss, logged = self.loss, {}
         net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
         X = ctx.real(n)
@@ -419,20 +491,20 @@ class InfoGAN(UpdateRule):
         loss_G = gan_loss.g_loss(logits)
         cat_loss, cont_loss = self.info_loss(q, indices, cont)
         loss_Q = self.weight_cat * cat_loss + self.weight_cont * cont_loss
-        # Q (its head and the shared body) learns from the information loss
-        # alone (with q_update="with_D" it learnt in D's step); G from its own
-        # loss plus the information loss.
-        if self._q_params:
-            q_grads = torch.autograd.grad(loss_Q, self._q_params, retain_graph=True,
+        # Q's optimiser (if any) learns from the information loss alone (with
+        # q_update="with_D" Q learnt in D's step); G from its own loss plus it.
+        q_params, opt_Q = state["q_params"], state["opt_Q"]
+        if q_params:
+            q_grads = torch.autograd.grad(loss_Q, q_params, retain_graph=True,
                                           allow_unused=True)
         ctx.opt_G.zero_grad(set_to_none=True)
-        (loss_G + loss_Q).backward(inputs=self._g_params)
+        (loss_G + loss_Q).backward(inputs=state["g_params"])
         ctx.opt_G.step()
-        if self._q_params:
-            self.opt_Q.zero_grad(set_to_none=True)
-            for p, g in zip(self._q_params, q_grads):
+        if q_params:
+            opt_Q.zero_grad(set_to_none=True)
+            for p, g in zip(q_params, q_grads):
                 p.grad = g
-            self.opt_Q.step()
+            opt_Q.step()
         logged["loss_G"] = ctx.finite(loss_G, "loss_G")
         logged["loss_Q"] = ctx.finite(loss_Q, "loss_Q")
         if self.categorical:
@@ -460,7 +532,8 @@ class Unrolled(UpdateRule):
 
     One iteration: a plain discriminator step (the only update of the real
     D); then a copy of D's weights takes ``unroll_steps`` gradient-descent
-    steps of size ``unroll_lr`` (default: D's learning rate) on fresh real and
+    steps of size ``unroll_lr`` (default: D's current learning rate, so a
+    learning-rate schedule applies to the look-ahead too) on fresh real and
     fake batches, keeping the graph (``torch.func.functional_call``), and G
     minimises its loss against that copy, backpropagating through the
     unrolled steps. Costs about ``unroll_steps + 1`` times a plain step.
@@ -490,6 +563,10 @@ class Unrolled(UpdateRule):
                 f"unroll_optimizer={self.unroll_optimizer})")
 
     def setup(self, ctx) -> None:
+        """Checks that the loss family and D's optimiser suit the look-ahead
+        (no per-run state: the step size is ``unroll_lr`` or D's current rate)."""
+        if self.loss.penalty is not None or self.loss.after_d_step is not None:
+            raise ValueError("Unrolled supports loss families without a penalty or clipping")
         if self.unroll_optimizer == "adam":
             group = ctx.opt_D.param_groups[0]
             plain = (isinstance(ctx.opt_D, torch.optim.Adam)
@@ -499,22 +576,18 @@ class Unrolled(UpdateRule):
             if not plain:
                 raise ValueError("unroll_optimizer='adam' needs opt_D to be plain "
                                  "torch.optim.Adam with one parameter group")
-        elif self.unroll_lr is None:
-            self.unroll_lr = ctx.opt_D.param_groups[0]["lr"]
-        if self.loss.penalty is not None or self.loss.after_d_step is not None:
-            raise ValueError("Unrolled supports loss families without a penalty or clipping")
 
-    def _adam_lookahead(self, ctx):
+    def _adam_lookahead(self, ctx, lr):
         """The moments of opt_D, per parameter of D, and a function that
-        advances (params, moments) by one Adam step given the gradients."""
+        advances (params, moments) by one Adam step of size ``lr`` given the
+        gradients."""
         group = ctx.opt_D.param_groups[0]
-        lr = self.unroll_lr if self.unroll_lr is not None else group["lr"]
         (beta1, beta2), eps = group["betas"], group["eps"]
         moments = {}
         for name, p in ctx.net_D.named_parameters():
-            state = ctx.opt_D.state.get(p, {})
-            moments[name] = (state["exp_avg"].detach(), state["exp_avg_sq"].detach(),
-                             float(state["step"])) if state else (
+            kept = ctx.opt_D.state.get(p, {})
+            moments[name] = (kept["exp_avg"].detach(), kept["exp_avg_sq"].detach(),
+                             float(kept["step"])) if kept else (
                 torch.zeros_like(p), torch.zeros_like(p), 0.0)
 
         def advance(params, moments, grads):
@@ -536,7 +609,7 @@ class Unrolled(UpdateRule):
 
         return moments, advance
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state=None) -> dict:
         gan_loss, logged = self.loss, {}
         net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
         X = ctx.real(n)
@@ -546,10 +619,11 @@ class Unrolled(UpdateRule):
         _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged)
 
         # A differentiable copy of D's weights, advanced unroll_steps steps.
+        lr = self.unroll_lr if self.unroll_lr is not None else ctx.opt_D.param_groups[0]["lr"]
         params = {name: p.detach().requires_grad_(True)
                   for name, p in net_D.named_parameters()}
         if self.unroll_optimizer == "adam":
-            moments, advance = self._adam_lookahead(ctx)
+            moments, advance = self._adam_lookahead(ctx, lr)
         for _ in range(self.unroll_steps):
             X_u = ctx.real(n)
             fake_u = net_G(ctx.noise(X_u.shape[0]))  # keeps G's graph
@@ -559,7 +633,7 @@ class Unrolled(UpdateRule):
             if self.unroll_optimizer == "adam":
                 params, moments = advance(params, moments, grads)
             else:
-                params = {name: p - self.unroll_lr * g
+                params = {name: p - lr * g
                           for (name, p), g in zip(params.items(), grads)}
         fake = net_G(ctx.noise(n))
         loss_G = gan_loss.g_loss(functional_call(net_D, params, (fake,)))
@@ -606,7 +680,7 @@ class Packed(UpdateRule):
     def describe(self) -> str:
         return f"Packed(loss={self.loss.name}, pack={self.m}, k={self.k})"
 
-    def step(self, ctx) -> dict:
+    def step(self, ctx, state=None) -> dict:
         gan_loss, logged, m = self.loss, {}, self.m
         net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size * self.m
         for _ in range(self.k):

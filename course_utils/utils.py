@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["set_seed", "get_device", "describe_device"]
+__all__ = ["set_seed", "get_device", "describe_device", "eval_mode"]
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -78,3 +79,22 @@ def _available_devices() -> list[str]:
         names.append("mps")
     names.append("cpu")
     return names
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: torch.nn.Module):
+    """Put ``modules`` in eval mode for the ``with`` block, and put each back in
+    the mode it was in on the way out, also when the block raises.
+
+    Eval mode changes what batch norm and dropout do (running statistics, no
+    dropping); it does not switch off gradients: combine it with
+    ``torch.no_grad()`` to sample or score. Introduced in 01_minimax_game.
+    """
+    was = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        yield modules[0] if len(modules) == 1 else modules
+    finally:
+        for m, training in zip(modules, was):
+            m.train(training)

@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from course_utils import data, models, train, utils
+from course_utils import data, models, train, updates, utils
 
 
 def time_setting(
@@ -52,7 +52,8 @@ def time_setting(
             opt_D=torch.optim.Adam(net_D.parameters(), lr=5e-4, betas=(0.0, 0.99)),
         )
         if not plain:
-            kw.update(reuse_fake=not fresh_noise, ema_decay=0.998)
+            kw.update(rule=updates.Alternating(reuse_fake=not fresh_noise),
+                      ema_decay=0.998)
         train.train_gan(net_G, net_D, X, num_steps=5, **kw)  # warm-up
         start = time.perf_counter()
         train.train_gan(net_G, net_D, X, num_steps=steps, **kw)

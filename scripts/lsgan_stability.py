@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 from course_utils import data as course_data
-from course_utils import losses, metrics, models, train, utils
+from course_utils import losses, metrics, models, train, updates, utils
 """
 
 

@@ -191,7 +191,7 @@ def test_recompute_batchnorm_stats_unpacks_the_inputs_of_a_conditional_generator
     assert torch.allclose(body[1].running_mean, hidden.mean(0), atol=1e-5)
 
 
-def test_sample_generator_is_seeded_in_eval_mode_and_leaves_the_global_stream():
+def test_sample_generator_is_seeded_in_eval_mode_and_leaves_the_global_stream_and_mode():
     from course_utils import models
 
     torch.manual_seed(0)
@@ -202,4 +202,7 @@ def test_sample_generator_is_seeded_in_eval_mode_and_leaves_the_global_stream():
     c = models.sample_generator(net, 10, 8, seed=4)
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.equal(a, b) and not torch.equal(a, c)
-    assert not net.training and a.shape == (10, 1, 28, 28)
+    assert net.training and a.shape == (10, 1, 28, 28)  # the caller's mode is back
+    Z = torch.randn(10, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(a, net.eval()(Z))  # drawn in eval mode

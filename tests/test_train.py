@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import losses, train, utils
+from course_utils import losses, train, updates, utils
 
 
 def tiny_nets(latent_dim=4, width=32):
@@ -68,7 +68,7 @@ def test_k_discriminator_steps_per_generator_step():
         net_D,
         sample_data,
         latent_dim=4,
-        k=3,
+        rule=updates.Alternating(k=3),
         num_steps=7,
         opt_G=opt_G,
         opt_D=opt_D,
@@ -171,21 +171,18 @@ def test_custom_loss_family_plugs_in_without_changing_the_loop():
         after_d_step=lambda net: clipped.append(True),
         probability=False,
     )
-    _, h = fit(num_steps=5, loss=wgan_like, k=2)
+    _, h = fit(num_steps=5, rule=updates.Alternating(wgan_like, k=2))
     assert len(clipped) == 10 and h.D_real == []
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"k": 0}, "k .* must be an int >= 1"),
         ({"batch_size": 0}, "batch_size"),
         ({}, "give num_steps or num_epochs"),
-        ({"num_steps": 5, "loss": "nope"}, "unknown loss"),
         ({"num_steps": 5, "snapshot_every": 2}, "needs fixed_Z"),
         ({"num_steps": 5, "ema_decay": 1.5}, "ema_decay"),
         ({"num_steps": 5, "ema_callbacks": True}, "ema_callbacks needs ema_decay"),
-        ({"num_steps": 5, "reuse_fake": 1}, "reuse_fake"),
     ],
 )
 def test_bad_arguments_are_explained(kwargs, message):
@@ -194,6 +191,32 @@ def test_bad_arguments_are_explained(kwargs, message):
         train.train_gan(
             net_G, net_D, sample_data, latent_dim=4, progress=False, **kwargs
         )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k .* must be an int >= 1"),
+        ({"loss": "nope"}, "unknown loss"),
+        ({"reuse_fake": 1}, "reuse_fake"),
+    ],
+)
+def test_bad_rule_settings_are_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        updates.Alternating(**kwargs)
+
+
+@pytest.mark.parametrize("setting", ["loss", "k", "reuse_fake"])
+def test_rule_settings_given_to_the_loop_say_where_they_belong(setting):
+    net_G, net_D = tiny_nets()
+    value = {"loss": "lsgan", "k": 2, "reuse_fake": True}[setting]
+    with pytest.raises(TypeError, match=f"{setting} belong to the update rule.*"
+                                        "updates.Alternating"):
+        train.train_gan(net_G, net_D, sample_data, latent_dim=4, num_steps=1,
+                        progress=False, **{setting: value})
+    with pytest.raises(TypeError, match="unexpected arguments: \\['num_step'\\]"):
+        train.train_gan(net_G, net_D, sample_data, latent_dim=4, num_step=1,
+                        progress=False)
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -207,8 +230,9 @@ def test_reuse_fake_saves_one_generator_pass_per_step(k):
             CountingOptimizer(net_G.parameters()),
             CountingOptimizer(net_D.parameters()),
         )
-        train.train_gan(net_G, net_D, sample_data, latent_dim=4, k=k, num_steps=6,
-                        opt_G=opt_G, opt_D=opt_D, reuse_fake=reuse, progress=False)
+        train.train_gan(net_G, net_D, sample_data, latent_dim=4, num_steps=6,
+                        rule=updates.Alternating(k=k, reuse_fake=reuse),
+                        opt_G=opt_G, opt_D=opt_D, progress=False)
         assert (opt_G.calls, opt_D.calls) == (6, 6 * k)
         # Passes with gradients: one per generator step either way.
         assert sum(calls) == 6
@@ -217,7 +241,7 @@ def test_reuse_fake_saves_one_generator_pass_per_step(k):
 
 
 def test_reuse_fake_still_learns():
-    net_G, history = fit(num_steps=1500, reuse_fake=True)
+    net_G, history = fit(num_steps=1500, rule=updates.Alternating(reuse_fake=True))
     with torch.no_grad():
         samples = net_G(torch.randn(5000, 4))
     assert abs(samples.mean().item() - 2.0) < 0.2

@@ -31,8 +31,7 @@ def test_adam_lookahead_reaches_the_discriminator_real_adam_steps_reach(unroll_s
 
     ctx = _context(G, D, opt_D, X, Z)
     rule = updates.Unrolled(unroll_steps=unroll_steps, unroll_optimizer="adam")
-    rule.setup(ctx)
-    got = rule.step(ctx)["loss_G"]
+    got = rule.step(ctx, rule.setup(ctx))["loss_G"]
 
     # the same history and batches, with every step a real Adam step: the
     # rule's own D step, then the look-ahead steps
@@ -67,8 +66,7 @@ def test_adam_lookahead_differs_from_the_sgd_surrogate_and_passes_gradients():
         rule = updates.Unrolled(unroll_steps=2, unroll_lr=0.01,
                                 unroll_optimizer=optimiser)
         ctx = _context(G, D, opt_D, X, Z)
-        rule.setup(ctx)
-        rule.step(ctx)
+        rule.step(ctx, rule.setup(ctx))
         grads[optimiser] = torch.cat([p.grad.flatten() for p in G.parameters()])
     assert torch.isfinite(grads["adam"]).all() and grads["adam"].abs().sum() > 0
     assert not torch.allclose(grads["sgd"], grads["adam"], atol=1e-6)
@@ -96,6 +94,5 @@ def test_adam_lookahead_stays_finite_where_a_gradient_is_exactly_zero():
     Z = [torch.randn(16, 4) for _ in range(4)]
     ctx = _context(G, D, opt_D, X, Z)
     rule = updates.Unrolled(unroll_steps=2, unroll_optimizer="adam")
-    rule.setup(ctx)
-    rule.step(ctx)
+    rule.step(ctx, rule.setup(ctx))
     assert all(torch.isfinite(p.grad).all() for p in G.parameters())

@@ -28,7 +28,7 @@ def gaussian_1d(n):
 # ----------------------------------------------------------------- the loop
 def test_a_rule_and_the_default_rule_options_do_not_mix():
     G, D = mlp(4, 1), mlp(1, 1)
-    with pytest.raises(ValueError, match="give them to the rule"):
+    with pytest.raises(TypeError, match="belong to the update rule"):
         train.train_gan(G, D, gaussian_1d, latent_dim=4, num_steps=1, k=2,
                         rule=updates.Alternating(), progress=False)
     with pytest.raises(TypeError, match="UpdateRule"):
@@ -62,8 +62,8 @@ def test_the_non_finite_check_covers_every_discriminator_step():
     nan_once = losses.GANLoss("nan-once", d_loss, losses.g_loss_nonsaturating)
     G, D = mlp(4, 1), mlp(1, 1)
     with pytest.raises(train.NonFiniteLossError, match="loss_D became nan at generator step 1"):
-        train.train_gan(G, D, gaussian_1d, latent_dim=4, num_steps=5, k=3,
-                        loss=nan_once, progress=False)
+        train.train_gan(G, D, gaussian_1d, latent_dim=4, num_steps=5,
+                        rule=updates.Alternating(nan_once, k=3), progress=False)
 
 
 def _bn_generator():
@@ -125,8 +125,9 @@ def test_penalty_is_logged_apart_from_the_discriminator_loss():
                          losses.g_loss_nonsaturating, penalty=penalty)
     utils.set_seed(0)
     X = torch.randn(100, 1)  # batch 64: the second batch of each epoch has 36
-    h = train.train_gan(mlp(4, 1), mlp(1, 1), X, latent_dim=4, num_steps=6, k=2,
-                        batch_size=64, loss=fam, progress=False)
+    h = train.train_gan(mlp(4, 1), mlp(1, 1), X, latent_dim=4, num_steps=6,
+                        rule=updates.Alternating(fam, k=2), batch_size=64,
+                        progress=False)
     assert calls["n"] == 12
     assert h.log("penalty") == [0.25] * 6
     # loss_D is the cross-entropy alone: at most a bit above log 4 at the start
@@ -140,7 +141,8 @@ def test_wgan_clipping_keeps_every_weight_within_c():
     opt_D = torch.optim.RMSprop(D.parameters(), lr=5e-3)
     opt_G = torch.optim.RMSprop(G.parameters(), lr=5e-3)
     h = train.train_gan(G, D, lambda n: torch.randn(n, 2) + 3, latent_dim=4,
-                        loss=losses.wgan_clip(0.05), k=5, num_steps=30,
+                        rule=updates.Alternating(losses.wgan_clip(0.05), k=5),
+                        num_steps=30,
                         opt_G=opt_G, opt_D=opt_D, progress=False)
     c = torch.tensor(0.05).item()  # 0.05 in float32
     largest = max(p.abs().max().item() for p in D.parameters())
@@ -185,7 +187,8 @@ def test_wgan_gp_trains_with_equal_batches_at_the_end_of_an_epoch():
     utils.set_seed(0)
     X = torch.randn(100, 2) + 2  # batch 64: the last batch of each epoch has 36
     G, D = mlp(4, 2), mlp(2, 1)
-    h = train.train_gan(G, D, X, latent_dim=4, loss="wgan-gp", k=5, num_steps=20,
+    h = train.train_gan(G, D, X, latent_dim=4, rule=updates.Alternating("wgan-gp", k=5),
+                        num_steps=20,
                         batch_size=64, progress=False,
                         opt_G=torch.optim.Adam(G.parameters(), 1e-3, betas=(0.0, 0.9)),
                         opt_D=torch.optim.Adam(D.parameters(), 1e-3, betas=(0.0, 0.9)))
@@ -288,14 +291,15 @@ def test_infogan_q_learns_from_the_information_loss_alone():
 
 def _one_infogan_iteration(weight, q_update, lr=0.1):
     # one iteration from seed 0 with plain SGD for D: returns D's parameters after it
+    q_optimizer = None
+    if q_update == "head":
+        def q_optimizer(params):
+            return torch.optim.SGD(params, lr=lr)
     rule = updates.InfoGAN(categorical=(2,), continuous=1, weight_cat=weight,
-                           weight_cont=weight, q_update=q_update)
+                           weight_cont=weight, q_update=q_update,
+                           q_optimizer=q_optimizer)
     utils.set_seed(0)
     G, D = _infogan_nets(rule)
-    opt_Q = None
-    if q_update == "own":
-        opt_Q = torch.optim.SGD(D.q_head.parameters(), lr=lr)
-        rule.opt_Q = opt_Q
     train.train_gan(G, D, gaussian_1d, rule=rule, latent_dim=2, num_steps=1,
                     opt_D=torch.optim.SGD(D.parameters(), lr=lr), progress=False)
     return params_of(D.body), params_of(D.q_head)
@@ -314,42 +318,49 @@ def test_infogan_q_update_with_D_is_one_step_on_D_loss_plus_information_loss():
     assert not same(head0, head1)  # the Q head learns in D's step
     # with Q's own optimiser over its head, the information loss never reaches the
     # body: the body's step is D's alone, whatever the weight
-    assert same(_one_infogan_iteration(0.0, "own")[0],
-                _one_infogan_iteration(1.0, "own")[0])
+    assert same(_one_infogan_iteration(0.0, "head")[0],
+                _one_infogan_iteration(1.0, "head")[0])
 
 
 def test_infogan_q_update_with_D_steps_the_body_once_per_iteration():
     utils.set_seed(0)
     X, _ = _two_class_data()
     steps = {}
-    for q_update in ("own", "with_D"):
-        rule = updates.InfoGAN(categorical=(2,), continuous=1, q_update=q_update)
+    for q_update in ("head_and_body", "with_D"):
+        made = []  # the Q optimiser the rule makes for this run, if any
+
+        def q_optimizer(params):
+            made.append(torch.optim.Adam(params, 1e-3, betas=(0.5, 0.999)))
+            return made[-1]
+
+        rule = updates.InfoGAN(categorical=(2,), continuous=1, q_update=q_update,
+                               q_optimizer=None if q_update == "with_D" else q_optimizer)
         G, D = _infogan_nets(rule)
         opt_D = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
         h = train.train_gan(G, D, X, rule=rule, latent_dim=2, num_steps=400,
                             batch_size=64, progress=False, opt_D=opt_D,
                             opt_G=torch.optim.Adam(G.parameters(), 1e-3,
                                                    betas=(0.5, 0.999)))
-        optimisers = [opt_D] + ([rule.opt_Q] if rule.opt_Q is not None else [])
+        optimisers = [opt_D] + made
         weight = D.body[0].weight
         steps[q_update] = sum(int(o.state[weight]["step"]) for o in optimisers
                               if weight in o.state)
         if q_update == "with_D":  # Q learns the code through D's optimiser alone
-            assert rule.opt_Q is None
+            assert made == []
             assert np.mean(h.log("loss_Q_categorical")[-50:]) < 0.1
-    # the default opt_Q holds the body too: two Adam steps on it per iteration
-    assert steps == {"own": 800, "with_D": 400}
+    # head_and_body: Q's optimiser holds the body too, two Adam steps per iteration
+    assert steps == {"head_and_body": 800, "with_D": 400}
 
 
 def test_infogan_q_update_with_D_checks_its_optimisers():
     with pytest.raises(ValueError, match="q_update"):
         updates.InfoGAN(categorical=(2,), q_update="joint")
-    for opt_Q, d_params, match in [
-            (True, "all", "give no opt_Q"), (False, "body", "Q head")]:
+    with pytest.raises(ValueError, match="q_optimizer"):
+        updates.InfoGAN(categorical=(2,), q_update="with_D",
+                        q_optimizer=lambda p: torch.optim.SGD(p, lr=0.1))
+    for d_params, match in [("body", "Q head")]:
         rule = updates.InfoGAN(categorical=(2,), q_update="with_D")
         G, D = _infogan_nets(rule)
-        if opt_Q:
-            rule.opt_Q = torch.optim.SGD(D.q_head.parameters(), lr=0.1)
         held = D.parameters() if d_params == "all" else D.body.parameters()
         with pytest.raises(ValueError, match=match):
             train.train_gan(G, D, gaussian_1d, rule=rule, latent_dim=2, num_steps=1,
@@ -411,8 +422,7 @@ def test_unrolled_gradient_matches_an_explicit_unrolled_copy():
     ctx = train.Context(G, D, opt_G, torch.optim.SGD(D.parameters(), lr=0.0), 16,
                         torch.device("cpu"), lambda n: next(reals), lambda n: next(noises))
     rule = updates.Unrolled(unroll_steps=1, unroll_lr=lr)
-    rule.setup(ctx)
-    rule.step(ctx)
+    rule.step(ctx, rule.setup(ctx))
     got = [p.grad for p in G.parameters()]
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(got, expected))
     # and differs from the plain gradient against D itself
