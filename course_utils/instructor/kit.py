@@ -239,8 +239,9 @@ The package holds the course's own versions of the exercise functions
 (`course_utils.reference`, and library functions such as those of
 `course_utils.losses`): the later cells fall back on them, and you may read them
 to check yourself once you have tried. Work you hand in for grading may not call
-them: the grader refuses an exercise cell that names them or `course_utils`. The
-solution notebooks are not in this kit.
+them: the grader refuses an exercise cell that names the course's own answer to
+its exercise, or `course_utils` itself. The solution notebooks are not in this
+kit.
 """
 
 
