@@ -15,6 +15,15 @@ single timings vary a lot.
 
 A width is one number (the same for both networks) or ``G/D``, the generator's and
 the discriminator's (06_dcgan's defaults are 48/32).
+
+``--roofline`` puts one setting next to this machine's limit: it counts the
+floating-point operations of one training step (convolutions and matrix
+products, forward and backward, with ``torch.utils.flop_counter``), times the
+step, and times a large float32 matrix product on the same number of threads;
+the ratio of the two rates says how far the DCGAN step is from what the
+processor does on its most favourable kernel.
+
+    python scripts/bench_dcgan.py --roofline --widths 48/32 --batches 64 --threads 2
 """
 
 from __future__ import annotations
@@ -61,6 +70,61 @@ def time_setting(
     return statistics.median(rates), rates
 
 
+def step_flops(width, batch_size, latent_dim, channels_last=True):
+    """Floating-point operations of one 06_dcgan training step (one D step,
+    one G step reusing the fake batch), counted by torch's flop counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    utils.set_seed(0)
+    net_G = models.dcgan_generator(latent_dim, width[0])
+    net_D = models.dcgan_discriminator(width[1])
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net_G, net_D = net_G.to(memory_format=fmt), net_D.to(memory_format=fmt)
+    X = torch.randn(4 * batch_size, 1, 28, 28)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        train.train_gan(net_G, net_D, X, latent_dim=latent_dim, batch_size=batch_size,
+                        num_steps=1, progress=False,
+                        rule=updates.Alternating(reuse_fake=True))
+    return counter.get_total_flops()
+
+
+def matmul_rate(threads, size=1024, repeats=20):
+    """GFLOP/s of a float32 (size x size) @ (size x size) product, median of
+    ``repeats`` timings after a warm-up."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def roofline(args):
+    width, batch_size, threads = args.widths[0], args.batches[0], args.threads[0]
+    flops = step_flops(width, batch_size, args.latent_dim)
+    before = matmul_rate(threads)
+    median, rates = time_setting(width, batch_size, threads, args.latent_dim,
+                                 args.steps, args.repeats, channels_last=True)
+    after = matmul_rate(threads)
+    achieved = flops * median / batch_size / 1e9
+    peak = max(before, after)
+    print(f"DCGAN {width[0]}/{width[1]}, batch {batch_size}, {threads} thread(s), "
+          "channels-last")
+    print(f"  one training step: {flops / 1e9:.3f} GFLOP (convolutions and matrix "
+          "products, forward and backward)")
+    print(f"  throughput: {median:,.0f} real images/s (runs: "
+          + ", ".join(f"{r:.0f}" for r in rates) + ")")
+    print(f"  achieved: {achieved:.1f} GFLOP/s")
+    print(f"  float32 1024 x 1024 matrix product: {before:.1f} GFLOP/s before, "
+          f"{after:.1f} after")
+    print(f"  the DCGAN step runs at {achieved / peak:.0%} of the matrix product's rate")
+
+
 def width_pair(text):
     """'48/32' -> (48, 32); '32' -> (32, 32)."""
     try:
@@ -101,7 +165,15 @@ def main(argv=None):
         help="06's options, but the generator step draws fresh noise (REUSE_FAKE = "
         "False, Algorithm 1)",
     )
+    parser.add_argument(
+        "--roofline", action="store_true",
+        help="count one step's FLOPs and compare its rate with a matrix product's "
+        "(first width, batch and thread count only)",
+    )
     args = parser.parse_args(argv)
+    if args.roofline:
+        roofline(args)
+        return
     print(
         f"{'format':>13} {'width':>5} {'batch':>5} {'threads':>7} {'images/s':>9}"
         "  (all runs)"
