@@ -214,6 +214,13 @@ def test_a_student_import_needs_none_of_the_extras(outside):
                                   "course_utils.instructor.gradebook",
                                   "course_utils.instructor.nbval_patience"}
     assert "course_utils.instructor.nbval_patience" in got["failed"]  # blocked
+    # the student's commands answer, from the kit's folder
+    help_text = subprocess.run(
+        [str(outside["python"]), "-m", "course_utils", "lab", "--help"],
+        capture_output=True, text=True, cwd=outside["kit"],
+        env=_env(COURSE_BLOCK_EXTRAS="1"))
+    assert help_text.returncode == 0, help_text.stderr[-3000:]
+    assert "JupyterLab" in help_text.stdout or "folder" in help_text.stdout
 
 
 def test_a_released_notebook_runs_in_the_installed_kernel_and_its_checks_pass(
