@@ -104,6 +104,14 @@ def _slerp_z0_when_parallel(z0, z1, t):  # right only when z1 = z0
         omega)
 
 
+def _block(k, s, p, output_padding=0):
+    def make(i, o):
+        return nn.Sequential(
+            nn.ConvTranspose2d(i, o, k, s, p, output_padding=output_padding, bias=False),
+            nn.BatchNorm2d(o), nn.ReLU())
+    return make
+
+
 WRONG = {
     "6.1": [
         lambda i, o: nn.Sequential(  # stride 1: no upsampling
@@ -124,6 +132,12 @@ WRONG = {
             nn.Conv2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()
         ),
         lambda i, o: [nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False)],  # not a module
+        _block(4, 2, 0),  # no padding: 2H + 2
+        _block(4, 2, 2),  # too much padding: 2H - 2
+        _block(2, 2, 0),  # doubles, but neighbouring outputs share no input
+        _block(3, 2, 1, output_padding=1),  # doubles, with a patch and a checkerboard
+        _block(3, 2, 0),  # 2H + 1, and a kernel that is not a multiple of the stride
+        _block(6, 2, 2),  # doubles, but not the smallest kernel
     ],
     "6.2": [
         _init_no_bn,
@@ -204,6 +218,12 @@ def test_checks_leave_the_global_random_state_alone():
 @pytest.mark.parametrize(
     "exercise_id, answer, hint",
     [
+        ("6.1", _block(4, 2, 0), "size .*2H \\+ 2.*solve"),
+        ("6.1", _block(4, 2, 2), "2H - 2"),
+        ("6.1", _block(2, 2, 0), "share nothing"),
+        ("6.1", _block(3, 2, 1, output_padding=1), "output_padding patches"),
+        ("6.1", _block(3, 2, 0), "checkerboard"),
+        ("6.1", _block(6, 2, 2), "smallest kernel"),
         ("6.2", _init_uniform_same_std, "normal shape"),
         ("6.2", _init_everything_with_weights, "leave every other module alone"),
         ("6.4", _slerp_naive, "Omega is 0"),
@@ -236,3 +256,18 @@ def test_6_5_accepts_float32_numpy_and_int_answers():
     # an int is a number too, and fails where the answer is not whole
     with pytest.raises(checks.ExerciseFailed, match="Exercise 6.5: for d = 2"):
         checks.check("6.5", lambda d, t: int(d * ((1 - t) ** 2 + t**2)))
+
+
+def test_6_1_first_refusal_names_the_size_and_the_second_solves_for_p():
+    from course_utils.checks import _core
+
+    _core._REFUSALS.clear()
+    try:
+        with pytest.raises(checks.ExerciseFailed) as first:
+            checks.check("6.1", _block(4, 2, 0))
+        assert "2H + 2" in str(first.value) and "p = 1" not in str(first.value)
+        with pytest.raises(checks.ExerciseFailed) as second:
+            checks.check("6.1", _block(4, 2, 0))
+        assert "which is 2H when p = 1" in str(second.value)
+    finally:
+        _core._REFUSALS.clear()

@@ -54,8 +54,55 @@ def _values(exercise_id: str, value, what: str) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------ 6.1
+def _judge_setting(setting, output_padding) -> None:
+    """The design of 6.1: stride 2, a kernel that is a multiple of the stride
+    and larger than it (the smallest: 4), and the padding that makes the output
+    exactly 2H, (H - 1) s - 2p + k = 2H, so p = (k - s) / 2 = 1."""
+    (k, k2), (s, s2), (p, p2) = setting
+    what = f"kernel {k}, stride {s}, padding {p}"
+    if k != k2 or s != s2 or p != p2:
+        raise ExerciseFailed(
+            "Exercise 6.1: use the same kernel size, stride and padding along the "
+            f"height and the width (got kernel {[k, k2]}, stride {[s, s2]}, "
+            f"padding {[p, p2]}).")
+    if s != 2:
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}): the block doubles the size, so each input "
+            "pixel must move 2 pixels apart in the output: the stride is 2.")
+    if list(output_padding) != [0, 0]:
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}, output_padding {list(output_padding)}): "
+            "output_padding patches a size the formula misses; choose k and p so "
+            "that (H - 1) s - 2p + k is 2H by itself, with output_padding 0.")
+    if k % s:
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}): with a kernel that is not a multiple of the "
+            "stride, neighbouring output pixels receive different numbers of "
+            "kernel taps, which prints a checkerboard on every sample. Take k a "
+            f"multiple of s.{STEP}With s = 2 the candidates are k = 2, 4, 6, ...; "
+            "the smallest one larger than the stride is 4.")
+    if k <= s:
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}): with k = s every output pixel comes from one "
+            "input pixel, and neighbouring outputs share nothing: the block can "
+            "only paint blocks of 2 x 2. Take the smallest multiple of the stride "
+            "that is larger than it.")
+    if k != 4:
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}): this doubles the size, but the smallest kernel "
+            "that is a multiple of the stride and larger than it is 4, and a larger "
+            "one costs more arithmetic for every sample.")
+    if k - s - 2 * p != 0:  # (H - 1) s - 2p + k = 2H for every H
+        size = f"(H - 1) * {s} - 2 * {p} + {k} = 2H {'+' if k - s - 2 * p > 0 else '-'}"
+        raise ExerciseFailed(
+            f"Exercise 6.1 ({what}): the output would have size {size} "
+            f"{abs(k - s - 2 * p)}, not 2H: solve (H - 1) s - 2p + k = 2H for p."
+            f"{STEP}(H - 1) * 2 - 2p + 4 = 2H + 2 - 2p, which is 2H when p = 1.")
+
+
 @exercise(
-    "6.1", "the generator block doubles the size: transposed conv, batch norm, ReLU.",
+    "6.1", "a block that doubles the size, designed from the transposed convolution's "
+    "size formula: transposed conv, batch norm, ReLU.",
     gives_away=("upsampling_block",),
 )
 class GeneratorBlock(Checker):
@@ -82,6 +129,7 @@ class GeneratorBlock(Checker):
         result.update({
             "channels": [conv.in_channels, conv.out_channels],
             "setting": [list(conv.kernel_size), list(conv.stride), list(conv.padding)],
+            "output_padding": list(conv.output_padding),
             "bias": conv.bias is not None,
             "features": norm.num_features,
             "eps": float(norm.eps),
@@ -110,13 +158,7 @@ class GeneratorBlock(Checker):
                 f"Exercise 6.1: the transposed convolution maps {got_in} "
                 f"to {got_out} channels; it should map {c_in} to {c_out}."
             )
-        if result["setting"] != [[4, 4], [2, 2], [1, 1]]:
-            kernel, stride, padding = result["setting"]
-            raise ExerciseFailed(
-                "Exercise 6.1: use kernel_size=4, stride=2, padding=1 (got kernel "
-                f"{kernel}, stride {stride}, padding {padding}): "
-                "(H - 1) * 2 - 2 + 4 = 2H doubles the size."
-            )
+        _judge_setting(result["setting"], result.get("output_padding", [0, 0]))
         if result["bias"] is not False:
             raise ExerciseFailed(
                 "Exercise 6.1: give the transposed convolution bias=False. Batch "
