@@ -46,6 +46,7 @@ import nbformat
 
 from course_utils.instructor import gradebook
 from course_utils.instructor import notebooks as nbtools
+from course_utils.paths import NOTEBOOKS_DIR
 
 KINDS = ("solution", "stub", "partial", "edited_outputs", "deleted_checks",
          "skip_markers", "duplicated", "missing", "colab")
@@ -89,8 +90,10 @@ def make_submission(solution, kind: str, rng: random.Random):
     if kind in ("solution", "colab"):
         _solve(nb, solution, set(ids))
         if kind == "colab":
-            nb.cells.insert(0, nbformat.v4.new_code_cell(COLAB_CELL))
-            nb.cells[0].pop("id", None)
+            cell = nbformat.v4.new_code_cell(COLAB_CELL)
+            cell.metadata["tags"] = ["colab-setup"]  # as the release tags it
+            cell.pop("id", None)
+            nb.cells.insert(0, cell)
         return nb, set(ids), []
     if kind in ("duplicated", "missing"):
         _solve(nb, solution, set(ids))
@@ -126,14 +129,17 @@ def make_submission(solution, kind: str, rng: random.Random):
 
 
 def make_class(out, *, students: int = 10, per_student: int = 3, notebooks=None,
-               seed: int = 0, kinds=None) -> dict:
+               seed: int = 0, kinds=None, solutions_dir=None) -> dict:
     """Write ``out/class/`` and ``out/key.json``; return the key.
 
     ``kinds``, when given, are the submissions' kinds in turn (instead of every
-    kind once in an order drawn from the seed, then again)."""
+    kind once in an order drawn from the seed, then again). ``solutions_dir``
+    is the folder of solution notebooks (default: the course's ``notebooks/``);
+    grade with the same folder (``grade --solutions DIR``)."""
+    solutions_dir = Path(solutions_dir) if solutions_dir else NOTEBOOKS_DIR
     out = Path(out)
     rng = random.Random(seed)
-    paths = [nbtools.find_notebook(n) for n in (notebooks or ["01", "02", "03", "04",
+    paths = [nbtools.find_notebook(n, solutions_dir) for n in (notebooks or ["01", "02", "03", "04",
                                                               "05", "06", "07", "08"])]
     if not 1 <= per_student <= len(paths):
         raise ValueError(f"--per-student must be between 1 and {len(paths)}")
@@ -167,7 +173,7 @@ def make_class(out, *, students: int = 10, per_student: int = 3, notebooks=None,
                 target = folder / f"{name}_{stem}.ipynb"
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, str(target))
-            points = gradebook.exercise_points(stem)
+            points = gradebook.exercise_points(stem, solutions_dir)
             for ex, worth in points.items():
                 entry["points"][f"{stem} {ex}"] = worth if ex in solved else 0
             entry["kinds"][stem] = kind
@@ -228,6 +234,8 @@ def main(argv=None) -> int:
     make.add_argument("--per-student", type=int, default=3)
     make.add_argument("--notebooks", nargs="+", default=None)
     make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--solutions", default=None,
+                      help="folder of solution notebooks (default: notebooks/)")
     check = sub.add_parser("check", help="compare a gradebook with the key")
     check.add_argument("gradebook")
     check.add_argument("key")
@@ -235,7 +243,7 @@ def main(argv=None) -> int:
     if args.command == "make":
         key = make_class(args.out, students=args.students,
                          per_student=args.per_student, notebooks=args.notebooks,
-                         seed=args.seed)
+                         seed=args.seed, solutions_dir=args.solutions)
         n = sum(len(e["kinds"]) for e in key["students"].values())
         print(f"{n} submissions of {len(key['students'])} students in "
               f"{Path(args.out) / 'class'}; key in {Path(args.out) / 'key.json'}")

@@ -127,8 +127,12 @@ def _lose_metadata(ex):
 
 
 def _colab_cell(nb):
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import sys\nif 'google.colab' in sys.modules:\n    pass  # install\n"))
+    """The shape of the release's set-up cell: first, tagged, no exercise id."""
+    cell = nbformat.v4.new_code_cell(
+        "import sys\nif 'google.colab' in sys.modules:\n    pass  # install\n")
+    cell.metadata["tags"] = ["colab-setup"]
+    cell["id"] = "colab-setup"
+    nb.cells.insert(0, cell)
 
 
 def _graded_sources(solution, nb):
