@@ -15,7 +15,8 @@ Notation: ``real_logits = net_D(X)``, ``fake_logits = net_D(fake_X)`` and
 D(x) = sigmoid(logit). Introduced in 01_minimax_game; the least-squares family
 (:func:`lsgan`) is written for the LSGAN notebook (07), the critic losses
 (:func:`wgan_clip`, :func:`wgan_gp`, :func:`gradient_penalty`) and the hinge loss
-for the WGAN notebook (08).
+for the WGAN notebook (08), the smoothed targets (:func:`label_smoothing`) for
+02_optimal_discriminator.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "g_loss_saturating",
     "g_loss_nonsaturating",
     "lsgan",
+    "label_smoothing",
     "hinge",
     "wgan_clip",
     "wgan_gp",
@@ -157,6 +159,43 @@ def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> GANLoss:
     return GANLoss(f"lsgan({a:g},{b:g},{c:g})", d_loss, g_loss, probability=False)
 
 
+# ---------------------------------------------------------- label smoothing
+def _target(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1] (a probability of 'real'), "
+                         f"got {value!r}")
+    return float(value)
+
+
+def label_smoothing(real: float = 0.9, fake: float = 0.0) -> GANLoss:
+    """D's cross-entropy against the targets ``real`` for data and ``fake`` for
+    samples instead of 1 and 0 (Salimans et al. 2016, section 3.4).
+
+    D minimises E[BCE(t(x), real)] + E[BCE(t(G(z)), fake)] with
+    BCE(t, c) = -c log sigmoid(t) - (1 - c) log(1 - sigmoid(t))
+    = c softplus(-t) + (1 - c) softplus(t), computed from the logits t; its
+    optimum is D* = (real p_data + fake p_g) / (p_data + p_g). G minimises the
+    non-saturating -E log D(G(z)). ``real = 0.9, fake = 0`` is one-sided
+    smoothing; ``fake > 0`` smooths the fake label too, which leaves D* = fake
+    where only the generator has mass (02_optimal_discriminator, Section 7).
+    """
+    real, fake = _target("real", real), _target("fake", fake)
+    if not real > fake:
+        raise ValueError(f"the real target must exceed the fake one (got real = "
+                         f"{real:g}, fake = {fake:g}): D would not call data real")
+
+    def d_loss(real_logits, fake_logits):
+        return F.binary_cross_entropy_with_logits(
+            real_logits, torch.full_like(real_logits, real)
+        ) + F.binary_cross_entropy_with_logits(
+            fake_logits, torch.full_like(fake_logits, fake))
+
+    return GANLoss(f"label-smoothing(real={real:g},fake={fake:g})", d_loss,
+                   g_loss_nonsaturating)
+
+
 # -------------------------------------------------------------------- hinge
 def _hinge_d(real_out, fake_out):
     return F.relu(1.0 - real_out).mean() + F.relu(1.0 + fake_out).mean()
@@ -249,6 +288,7 @@ def wgan_gp(lam: float = 10.0) -> GANLoss:
 register(GANLoss("minimax", d_loss_minimax, g_loss_saturating))
 register(GANLoss("nonsaturating", d_loss_minimax, g_loss_nonsaturating))
 register(replace(lsgan(0.0, 1.0, 1.0), name="lsgan"))
+register(replace(label_smoothing(0.9, 0.0), name="label-smoothing"))
 register(hinge())
 register(replace(wgan_clip(0.01), name="wgan"))
 register(replace(wgan_gp(10.0), name="wgan-gp"))

@@ -4,6 +4,7 @@ import io
 import math
 from contextlib import redirect_stdout
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,8 @@ def _fails(exercise_id, answer, match=None):
 
 
 def test_all_checkers_registered():
-    assert {"2.1", "2.3", "2.4", "2.2", "3.1", "3.2", "3.3"} <= set(checks.registered())
+    assert {"2.1", "2.2", "2.3", "2.4", "2.5", "3.1", "3.2", "3.3"} <= set(
+        checks.registered())
 
 
 # -- 2.1 ---------------------------------------------------------------------
@@ -150,6 +152,94 @@ def test_2_4_first_refusal_keeps_the_softplus_back(monkeypatch):
         checks.check("2.4", _value_naive)
     assert "-softplus(-t)" in str(second.value)
 
+
+
+# -- 2.5 ---------------------------------------------------------------------
+
+
+smoothed_solution = solution("02_optimal_discriminator", "2.5")
+
+
+def test_2_5_reference_passes():
+    _passes("2.5", smoothed_solution)
+    _passes("2.5", lambda p, q, x, a, b: b + (a - b) * p(x) / (p(x) + q(x)))
+
+
+def _smoothed_nan_where_data_vanish(p, q, x, a, b):  # divided through by p_data
+    r = q(x) / p(x)  # inf where p_data = 0, and inf / inf is nan
+    return (a + b * r) / (1 + r)
+
+
+def _smoothed_float32(p, q, x, a, b):
+    return smoothed_solution(p, q, x.float(), a, b).double()
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (lambda p, q, x, a, b: (b * p(x) + a * q(x)) / (p(x) + q(x)), "swapped"),
+    (lambda p, q, x, a, b: p(x) / (p(x) + q(x)), "targets 1 and 0"),
+    (lambda p, q, x, a, b: a * p(x) / (p(x) + q(x)), "target beta is missing"),
+    (lambda p, q, x, a, b: a * p(x) / (a * p(x) + b * q(x)), "not weights"),
+    (lambda p, q, x, a, b: a * p(x) / (a * p(x) + (1 - b) * q(x)), "both ways"),
+    (lambda p, q, x, a, b: (a * p(x) + b * q(x)) / (2 * (p(x) + q(x))),
+     "twice too large"),
+    (lambda p, q, x, a, b: ((1 - a) * p(x) + (1 - b) * q(x)) / (p(x) + q(x)),
+     "probability that x is fake"),
+    (lambda p, q, x, a, b: a * p(x) + b * q(x), "not a density"),
+    (_smoothed_nan_where_data_vanish, "nan at x = .*p_data = 0"),
+    (lambda p, q, x, a, b: (a * p(x) + b * q(x)) / (p(x) + q(x) + 1e-3),
+     "you return"),
+    (_smoothed_float32, "you return"),
+    (lambda p, q, x, a, b: (a * p(x) + b * q(x)) / (p(x) + q(x)).tolist(), None),
+    (lambda p, q, x, a, b: ((a * p(x) + b * q(x)) / (p(x) + q(x)))[1:], "shape"),
+])
+def test_2_5_wrong_answers_fail(wrong, match):
+    _fails("2.5", wrong, match)
+
+
+def test_2_5_generic_refusal_says_where_and_what(monkeypatch):
+    from course_utils.checks import _core
+
+    monkeypatch.setattr(_core, "_REFUSALS", {})
+
+    def off_by_beta(p, q, x, a, b):  # right where both densities have mass, not
+        px, qx = p(x), q(x)  # where the data vanish (returns 0 there)
+        return torch.where(px > 0, (a * px + b * qx) / (px + qx), torch.zeros_like(px))
+
+    with pytest.raises(ExerciseFailed) as first:
+        checks.check("2.5", off_by_beta)
+    message = str(first.value)
+    assert "where only p_g has mass" in message and "you return 0" in message
+    assert "Collect" not in message and "Try again" in message
+    with pytest.raises(ExerciseFailed) as second:
+        checks.check("2.5", off_by_beta)
+    assert "Worked step: Collect what multiplies log y" in str(second.value)
+
+
+def test_2_5_first_refusal_is_a_nudge_and_the_second_the_worked_step(monkeypatch):
+    from course_utils.checks import _core
+
+    monkeypatch.setattr(_core, "_REFUSALS", {})
+    swapped = lambda p, q, x, a, b: (b * p(x) + a * q(x)) / (p(x) + q(x))  # noqa: E731
+    with pytest.raises(ExerciseFailed) as first:
+        checks.check("2.5", swapped)
+    assert "swapped" in str(first.value) and "a / (a + b)" not in str(first.value)
+    with pytest.raises(ExerciseFailed) as second:
+        checks.check("2.5", swapped)
+    assert "y = a / (a + b)" in str(second.value)
+
+
+def test_2_5_cases_cover_one_sided_two_sided_disjoint_and_plain():
+    from course_utils.checks import _core
+
+    cases = _core.checker_for("2.5").cases(np.random.default_rng(0))
+    pairs = [(c["alpha"], c["beta"]) for c in cases]
+    assert any(b == 0 < a < 1 for a, b in pairs) and (1.0, 0.0) in pairs
+    assert any(0 < b < a < 1 for a, b in pairs)
+    bumps = [c for c in cases if c["p"][0] == "bump"]
+    x = nb02._grid(bumps[0]["x"])
+    p, q = nb02._density(bumps[0]["p"])(x), nb02._density(bumps[0]["q"])(x)
+    assert ((p == 0) & (q > 0)).any() and ((q == 0) & (p > 0)).any()
+    assert ((p + q) > 0).all()  # D* is defined at every point of the grid
 
 # -- 3.1 ---------------------------------------------------------------------
 

@@ -114,3 +114,70 @@ def test_hinge_and_critic_losses():
         losses.wgan_clip(0)
     with pytest.raises(ValueError):
         losses.wgan_gp(-1)
+
+
+def test_label_smoothing_value_at_extreme_logits_by_hand():
+    fam = losses.label_smoothing(real=0.9, fake=0.1)
+    t = torch.tensor([[100.0], [-100.0]])
+    # BCE(t, c) = c softplus(-t) + (1 - c) softplus(t); softplus(100) = 100 and
+    # softplus(-100) = 0 to float32: a real at t = +-100 costs 0.1 * 100 or 0.9 * 100
+    # (mean 50), a fake at t = +-100 costs 0.9 * 100 or 0.1 * 100 (mean 50)
+    assert fam.d_loss(t, t).item() == pytest.approx(100.0, rel=1e-6)
+    real, fake = torch.tensor([[100.0]]), torch.tensor([[-100.0]])
+    assert fam.d_loss(real, fake).item() == pytest.approx(10.0 + 10.0, rel=1e-6)
+    assert torch.isfinite(fam.d_loss(torch.tensor([[1e4]]), torch.tensor([[-1e4]])))
+    # at moderate logits it is the textbook cross-entropy with soft targets
+    torch.manual_seed(0)
+    r, f = torch.randn(50, 1) * 2, torch.randn(50, 1) * 2
+    dr, df = torch.sigmoid(r), torch.sigmoid(f)
+    by_hand = (-(0.9 * dr.log() + 0.1 * (1 - dr).log()).mean()
+               - (0.1 * df.log() + 0.9 * (1 - df).log()).mean())
+    assert fam.d_loss(r, f).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    # the generator's loss is the non-saturating one; (1, 0) is the plain loss
+    assert fam.g_loss(f).item() == pytest.approx(
+        losses.g_loss_nonsaturating(f).item())
+    assert losses.label_smoothing(1.0, 0.0).d_loss(r, f).item() == pytest.approx(
+        losses.d_loss_minimax(r, f).item(), rel=1e-6)
+
+
+def test_label_smoothing_targets_are_validated():
+    with pytest.raises(ValueError, match="real target must exceed"):
+        losses.label_smoothing(real=0.1, fake=0.9)
+    with pytest.raises(ValueError, match="real target must exceed"):
+        losses.label_smoothing(real=0.5, fake=0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        losses.label_smoothing(real=1.1)
+    with pytest.raises(ValueError, match=r"fake must lie in \[0, 1\]"):
+        losses.label_smoothing(real=0.9, fake=-0.1)
+    with pytest.raises(TypeError, match="number"):
+        losses.label_smoothing(real="0.9")
+    with pytest.raises(TypeError, match="number"):
+        losses.label_smoothing(real=True)
+    fam = losses.get("label-smoothing")
+    assert fam.probability and not fam.critic
+    assert fam.d_loss(torch.zeros(1, 1), torch.zeros(1, 1)).item() == pytest.approx(
+        losses.label_smoothing(0.9, 0.0).d_loss(torch.zeros(1, 1),
+                                                torch.zeros(1, 1)).item())
+
+
+def test_label_smoothing_gradient_pulls_logits_to_the_targets():
+    """dBCE(t, c)/dt = sigmoid(t) - c: D lowers a real logit once sigmoid(t)
+    exceeds the real target, and raises a fake logit below the fake target."""
+    fam = losses.label_smoothing(real=0.9, fake=0.1)
+    real = torch.tensor([[5.0], [0.0]], requires_grad=True)  # D 0.993 and 0.5
+    fake = torch.tensor([[-5.0], [0.0]], requires_grad=True)  # D 0.007 and 0.5
+    g_real, g_fake = torch.autograd.grad(fam.d_loss(real, fake), (real, fake))
+    d_real, d_fake = torch.sigmoid(real.detach()), torch.sigmoid(fake.detach())
+    assert torch.allclose(g_real, (d_real - 0.9) / 2)
+    assert torch.allclose(g_fake, (d_fake - 0.1) / 2)
+    assert g_real[0].item() > 0 > g_real[1].item()  # too confident: pushed down
+    assert g_fake[0].item() < 0 < g_fake[1].item()  # below 0.1: pushed up
+    # the plain loss always pushes a real logit up and a fake one down
+    p_real, p_fake = torch.autograd.grad(losses.d_loss_minimax(real, fake),
+                                         (real, fake))
+    assert (p_real < 0).all() and (p_fake > 0).all()
+    # at its optimum the smoothed loss has zero gradient: sigmoid(t) = target
+    t_real = torch.full((3, 1), math.log(0.9 / 0.1), requires_grad=True)
+    t_fake = torch.full((3, 1), math.log(0.1 / 0.9), requires_grad=True)
+    g = torch.autograd.grad(fam.d_loss(t_real, t_fake), (t_real, t_fake))
+    assert all(v.abs().max().item() < 1e-6 for v in g)

@@ -8,6 +8,9 @@ rule on the grid ``x``.
 Exercise 2.4: ``value_function(p_data, p_g, logit, x)`` returns V(D, G) for
 D = sigmoid(logit) by the trapezoidal rule on the grid ``x``, finite where D rounds
 to 0 or 1.
+Exercise 2.5: ``smoothed_optimal_discriminator(p_data, p_g, x, alpha, beta)``
+returns the best D when the cross-entropy's targets are ``alpha`` for real
+samples and ``beta`` for generated ones (label smoothing).
 
 Densities and discriminators are passed as functions from a float64 tensor of
 points to a tensor of values. Densities and grids travel between processes as plain specs.
@@ -352,3 +355,108 @@ class OptimalDiscriminatorPrior(Checker):
             hint="Maximise pi p_data(x) log y + (1 - pi) p_g(x) log(1 - y) over y: "
             "a log y + b log(1 - y) is largest at y = a / (a + b).",
         )
+
+
+# -- 2.5 ---------------------------------------------------------------------
+
+
+_COLLECT = (
+    "Collect what multiplies log y and log(1 - y) at one x: (alpha p_data + beta "
+    "p_g) log y + ((1 - alpha) p_data + (1 - beta) p_g) log(1 - y). The maximum of "
+    "a log y + b log(1 - y) is y = a / (a + b), and here a + b = p_data + p_g."
+)
+
+
+def _smoothed_wrong_answers(a, b, alpha, beta):
+    """(value, hint) for the wrong answers Exercise 2.5 invites."""
+    total = a + b
+    return [
+        ((beta * a + alpha * b) / total, "alpha and beta are swapped: alpha is the "
+         f"target of the real samples, so it goes with p_data.{STEP}{_COLLECT}"),
+        (a / total, "that is D* for the targets 1 and 0: the smoothed targets change "
+         f"the optimum.{STEP}{_COLLECT}"),
+        (alpha * a / total, "the generated samples' target beta is missing: a sample "
+         "of G at x asks D for beta, which adds beta p_g(x) to the coefficient of "
+         f"log y.{STEP}{_COLLECT}"),
+        (alpha * a / (alpha * a + beta * b), "alpha and beta are targets, not weights "
+         "of the two densities as pi was in Exercise 2.2: with beta = 0 this is 1 "
+         "wherever p_data > 0, although D's target on real samples is alpha."
+         f"{STEP}{_COLLECT}"),
+        (alpha * a / (alpha * a + (1 - beta) * b), "each sample pulls D both ways: a "
+         "real sample with target alpha contributes alpha log y and also "
+         f"(1 - alpha) log(1 - y), a generated one beta log y and (1 - beta) "
+         f"log(1 - y).{STEP}{_COLLECT}"),
+        ((alpha * a + beta * b) / (2 * total), "the denominator is twice too large: "
+         "the coefficients of log y and log(1 - y) add up to p_data + p_g, and with "
+         f"alpha = 1, beta = 0 the answer must be Exercise 2.1's D*.{STEP}{_COLLECT}"),
+        (((1 - alpha) * a + (1 - beta) * b) / total, "that is 1 - D*, the "
+         "probability that x is fake; D(x) is the probability that x is real."
+         f"{STEP}{_COLLECT}"),
+        (alpha * a + beta * b, "a probability must come out, not a density: divide "
+         f"by the sum of the two coefficients.{STEP}{_COLLECT}"),
+    ]
+
+
+@exercise("2.5", "D* for the targets alpha (real) and beta (fake) is "
+          "(alpha p_data + beta p_g) / (p_data + p_g), on one-sided, two-sided, "
+          "disjoint and unsmoothed cases.",
+          gives_away=("optimal_discriminator_with_targets",))
+class SmoothedOptimalDiscriminator(Checker):
+    def cases(self, rng):
+        return [
+            {"label": "one-sided", "p": ["gauss", 0.0, 1.0],
+             "q": ["gauss", _r(rng, 0.5, 2), _r(rng, .5, 1)], "x": [-4.0, 5.0, 91],
+             "alpha": _r(rng, 0.8, 0.95), "beta": 0.0},
+            {"label": "two-sided",
+             "p": ["mix", [[0.5, _r(rng, -2.5, -1.5), 0.5], [0.5, 2.0, 0.5]]],
+             "q": ["gauss", 0.0, _r(rng, 1.2, 1.8)], "x": [-4.0, 4.0, 81],
+             "alpha": _r(rng, 0.85, 0.95), "beta": _r(rng, 0.05, 0.2)},
+            {"label": "two-sided, where each density is 0 on part of the grid",
+             "p": ["bump", -0.5], "q": ["bump", 0.5], "x": [-1.4, 1.4, 57],
+             "alpha": _r(rng, 0.8, 0.95), "beta": _r(rng, 0.1, 0.3)},
+            {"label": "unsmoothed", "p": ["gauss", 0.0, 1.0],
+             "q": ["gauss", 1.0, _r(rng, 0.6, 1.4)], "x": [-3.0, 4.0, 15],
+             "alpha": 1.0, "beta": 0.0},
+        ]
+
+    def run(self, fn, case):
+        x = _grid(case["x"])
+        answer = call_student("2.5", fn, _density(case["p"]), _density(case["q"]), x,
+                              float(case["alpha"]), float(case["beta"]))
+        if type(answer) is torch.Tensor and tuple(answer.shape) == tuple(x.shape):
+            finite = torch.isfinite(torch.Tensor.detach(answer))
+            if not bool(finite.all()):  # where: the verify side names the point
+                i = int(torch.nonzero(~finite)[0, 0])
+                return {"nonfinite_at": i, "value": float(answer[i])}
+        return plain_tensor("2.5", answer, "D*(x)", shape=tuple(x.shape))
+
+    def verify(self, case, result):
+        x = _grid(case["x"])
+        a, b = _density(case["p"])(x), _density(case["q"])(x)
+        alpha, beta = float(case["alpha"]), float(case["beta"])
+        where = f"{case['label']}, alpha = {alpha:g}, beta = {beta:g}"
+        if type(result) is dict:
+            i = result.get("nonfinite_at")
+            if type(i) is not int or not 0 <= i < len(x):
+                raise ExerciseFailed("Exercise 2.5: D*(x) is not an array.")
+            raise ExerciseFailed(
+                f"Exercise 2.5 ({where}): {result.get('value')} at x = "
+                f"{x[i].item():.3g}, where p_data = {a[i].item():.3g} and p_g = "
+                f"{b[i].item():.3g}. D* is defined wherever one of the two densities "
+                f"is positive: avoid dividing by one density alone.{STEP}{_COLLECT}")
+        got = torch.from_numpy(as_array("2.5", result, "D*(x)", shape=tuple(x.shape)))
+        expected = (alpha * a + beta * b) / (a + b)
+        if torch.allclose(got, expected, atol=1e-9, rtol=1e-7):
+            return
+        for value, hint in _smoothed_wrong_answers(a, b, alpha, beta):
+            if torch.allclose(got, value, atol=1e-9, rtol=1e-7):
+                raise ExerciseFailed(f"Exercise 2.5 ({where}): {hint}")
+        i = int((got - expected).abs().argmax())
+        region = ("only p_g has mass" if a[i] == 0 else "only p_data has mass"
+                  if b[i] == 0 else "both densities have mass")
+        raise ExerciseFailed(
+            f"Exercise 2.5 ({where}): at x = {x[i].item():.3g}, where {region} "
+            f"(p_data = {a[i].item():.3g}, p_g = {b[i].item():.3g}), you return "
+            f"{got[i].item():.6g} and the optimum is {expected[i].item():.6g}. Check "
+            "your answer at alpha = 1, beta = 0 (Exercise 2.1's D*), and where one "
+            f"density is 0.{STEP}{_COLLECT}")
