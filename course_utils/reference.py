@@ -98,12 +98,12 @@ def optimal_discriminator_with_prior(p_data, p_g, x, pi):
     return a / (a + b)
 
 
-
 def optimal_discriminator_with_targets(p_data, p_g, x, alpha, beta):
     """Exercise 2.5: the best D for the cross-entropy with targets alpha (real) and
     beta (fake), (alpha p_data + beta p_g) / (p_data + p_g)."""
     a, b = p_data(x), p_g(x)
     return (alpha * a + beta * b) / (a + b)
+
 
 def discriminator_step(net_G, net_D, opt_D, X, Z) -> float:
     """Exercise 3.1: one step of D on -mean log D(X) - mean log(1 - D(G(Z))),
