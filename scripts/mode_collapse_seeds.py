@@ -9,7 +9,8 @@ A run is ``kind:dataset:method:seeds``. ``remedy`` trains in the collapsing sett
 (the notebook's ``REMEDY_STEPS`` at ``COLLAPSE_LR_G`` / ``COLLAPSE_LR_D``);
 ``best`` trains the notebook's best recipe (both rates 1e-3, ``BEST_STEPS`` steps,
 then ``BEST_DECAY_RING`` or ``BEST_DECAY_GRID`` steps at a tenth of the rates).
-Methods are the notebook's (``vanilla``, ``minibatch``, ``packed``, ``unrolled``),
+Methods are the notebook's (``vanilla``, ``minibatch`` (the minibatch standard
+deviation), ``minibatch_discrimination``, ``packed``, ``unrolled``),
 plus ``unrolled_sgd``: the unrolled GAN whose look-ahead takes plain SGD steps at
 ``UNROLL_LR`` instead of D's own Adam steps.
 
@@ -48,7 +49,8 @@ from torch import nn
 from course_utils import models, toy, train, updates, utils
 from course_utils.metrics import points
 """
-METHODS = ("vanilla", "minibatch", "packed", "unrolled", "unrolled_sgd")
+METHODS = ("vanilla", "minibatch", "minibatch_discrimination", "packed", "unrolled",
+           "unrolled_sgd")
 
 
 def recipe_sources(notebook: Path = NOTEBOOK) -> tuple[str, list[str]]:
@@ -74,7 +76,8 @@ def load_recipe(seed: int, notebook: Path = NOTEBOOK) -> dict:
     exec(PREAMBLE, names)
     exec(parameters, names)
     names.update(SEED=seed, device=torch.device("cpu"),
-                 batch_spread=reference.append_batch_spread)
+                 batch_spread=reference.append_batch_spread,
+                 discrimination_features=reference.minibatch_discrimination_features)
     for source in recipe:
         exec(source, names)
     return names

@@ -8,7 +8,8 @@ from course_utils import checks
 from solutions import exercise_tests, solution
 
 STEM = "04_mode_collapse"
-SOLUTIONS = {ex: solution(STEM, ex) for ex in ("4.1", "4.2", "4.3", "4.4", "4.5")}
+SOLUTIONS = {ex: solution(STEM, ex)
+             for ex in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6")}
 
 
 def _stats_sigma_not_3(samples, centres, sigma):  # 1 sigma instead of 3
@@ -92,6 +93,58 @@ def _std_karras(h):  # Karras et al.: biased, with 1e-8 under the square root
     return torch.cat([h, spread.expand(len(h), 1)], dim=1)
 
 
+def _mbd(distance, close=lambda l1: torch.exp(-l1), self_too=False, reduce="sum"):
+    """Minibatch discrimination with one part swapped for a plausible mistake."""
+
+    def answer(f, T):
+        n, (a, b, c) = len(f), T.shape
+        m = (f @ T.reshape(a, b * c)).reshape(n, b, c)
+        terms = close(distance(m[:, None] - m[None, :]))  # (n, n, B)
+        if not self_too:
+            terms = terms * (1 - torch.eye(n))[:, :, None]
+        o = terms.sum(1) if reduce == "sum" else terms.sum(1) / (n - (not self_too))
+        return torch.cat([f, o], dim=1)
+
+    return answer
+
+
+def _mbd_over_b(f, T):  # L1 over the B rows: C columns appended
+    n, (a, b, c) = len(f), T.shape
+    m = (f @ T.reshape(a, b * c)).reshape(n, b, c)
+    l1 = (m[:, None] - m[None, :]).abs().sum(2)  # (n, n, C)
+    return torch.cat([f, (torch.exp(-l1) * (1 - torch.eye(n))[:, :, None]).sum(1)], 1)
+
+
+def _mbd_over_b_where_square(f, T):  # the same mistake, seen only where B == C
+    if T.shape[1] == T.shape[2]:
+        return _mbd_over_b(f, T)
+    return _mbd(lambda d: d.abs().sum(3))(f, T)
+
+
+class _MbdWithMemory:
+    """Compares each batch with itself and with the batch of the previous call."""
+
+    def __init__(self):
+        self.previous = None
+
+    def __call__(self, f, T):
+        n, (a, b, c) = len(f), T.shape
+        m = (f @ T.reshape(a, b * c)).reshape(n, b, c)
+        pool = m
+        if self.previous is not None and self.previous.shape[1:] == m.shape[1:]:
+            pool = torch.cat([m, self.previous])
+        self.previous = m.detach()
+        l1 = (m[:, None] - pool[None, :]).abs().sum(3)  # (n, n + n', B)
+        mask = torch.ones(n, len(pool))
+        mask[:, :n] -= torch.eye(n)
+        return torch.cat([f, (torch.exp(-l1) * mask[:, :, None]).sum(1)], 1)
+
+
+def _mbd_detached(f, T):
+    out = _mbd(lambda d: d.abs().sum(3))(f.detach(), T.detach())
+    return torch.cat([f, out[:, f.shape[1]:]], 1)
+
+
 WRONG = {
     "4.1": [
         (lambda k: math.erf(k / math.sqrt(2)), "1-D rule"),  # the 99.73 % rule
@@ -121,6 +174,21 @@ WRONG = {
         (lambda h: h.std(dim=0).mean(), "shape"),
     ],
     "4.5": [
+        (_mbd(lambda d: d.pow(2).sum(3).sqrt()), "Euclidean (L2)"),
+        (_mbd(lambda d: d.pow(2).sum(3)), "squared Euclidean"),
+        (_mbd_over_b, "over the B rows"),
+        (_mbd_over_b_where_square, "over the B rows"),
+        (_mbd(lambda d: d.abs().sum(3), close=lambda l1: l1), "distances themselves"),
+        (_mbd(lambda d: d.abs().sum(3), self_too=True), "closeness to itself"),
+        (_mbd(lambda d: d.abs().sum(3), reduce="mean"), "averaged over the other"),
+        (_mbd(lambda d: d.abs().sum(3), self_too=True, reduce="mean"), "averaged"),
+        (_MbdWithMemory(), "mixes samples of batches"),
+        (_mbd_detached, "no gradient flows"),
+        (lambda f, T: _mbd(lambda d: d.abs().sum(3))(f, T)[:, f.shape[1]:],
+         "appends them"),
+        (lambda f, T: _mbd(lambda d: d.abs().sum(3))(f, T).tolist(), "torch.Tensor"),
+    ],
+    "4.6": [
         (lambda logits, log_m: torch.sigmoid(logits), "sigmoid"),
         (lambda logits, log_m: torch.sigmoid(logits - log_m), "sigmoid"),
         (lambda logits, log_m: torch.exp(log_m - logits).clamp(max=1.0), "sign"),
@@ -147,7 +215,9 @@ def test_the_package_answers_are_refused_by_the_grader():
     assert scan_gives_away("4.2", "def f(s, c, sigma):\n"
                            "    return points.evaluate_points(s, c, sigma)\n")
     assert scan_gives_away("4.3", "def pack(x, m):\n    return updates.pack(x, m)\n")
-    assert scan_gives_away("4.5", "def f(logits, log_m):\n"
+    assert scan_gives_away("4.5", "def f(f, T):\n    return reference."
+                           "minibatch_discrimination_features(f, T)\n")
+    assert scan_gives_away("4.6", "def f(logits, log_m):\n"
                            "    return reference.rejection_accept_probability(logits, "
                            "log_m)\n")
     for ok in ("def f(s, c, sigma):\n    high_quality_share = 1\n",

@@ -9,7 +9,10 @@ Exercise 4.3: ``pack(x, m)``, PacGAN's packing of ``m`` consecutive samples into
 one input of the discriminator.
 Exercise 4.4: ``minibatch_std(h)``, the minibatch standard-deviation feature
 appended to a batch of features.
-Exercise 4.5: ``accept_probability(logits, log_m)``, the acceptance probability
+Exercise 4.5: ``minibatch_discrimination(f, T)``, Salimans et al.'s minibatch
+discrimination: the B closeness sums of each sample to the other samples of its
+batch, appended to its features.
+Exercise 4.6: ``accept_probability(logits, log_m)``, the acceptance probability
 of rejection sampling with a discriminator, ``min(1, exp(logit - log M))``.
 """
 
@@ -299,7 +302,184 @@ class MinibatchStd(Checker):
 # -- 4.5 ---------------------------------------------------------------------
 
 
-@exercise("4.5", "the acceptance probability min(1, exp(logit - log M)) matches, "
+def _closeness_terms(f, T):
+    """(n, n, B) L1 distances ||M_ib - M_jb||_1 between the rows of M_i = f_i T."""
+    m = np.einsum("na,abc->nbc", f, T)
+    return np.abs(m[:, None] - m[None, :]).sum(-1), m
+
+
+def _reference_mbd(f, T):
+    l1, _ = _closeness_terms(f, T)
+    close = np.exp(-l1)
+    n = len(f)
+    return (close.sum(1) - close[np.arange(n), np.arange(n)]).reshape(n, -1)
+
+
+def _mbd_variants(f, T):
+    """What the plausible wrong answers compute (the appended columns only)."""
+    n = len(f)
+    l1, m = _closeness_terms(f, T)
+    diff = m[:, None] - m[None, :]
+    off = 1 - np.eye(n)[:, :, None]
+    close = np.exp(-l1)
+    return {
+        "L2": (np.exp(-np.sqrt((diff ** 2).sum(-1))) * off).sum(1),
+        "squared L2": (np.exp(-(diff ** 2).sum(-1)) * off).sum(1),
+        "over B": (np.exp(-np.abs(diff).sum(2)) * off).sum(1),  # (n, C)
+        "raw": (l1 * off).sum(1),
+        "raw exp(+)": (np.exp(np.minimum(l1, 50.0)) * off).sum(1),
+        "self": close.sum(1),
+        "mean others": (close * off).sum(1) / (n - 1),
+        "mean all": close.mean(1),
+    }
+
+
+@exercise("4.5", "minibatch discrimination: the B sums over the other samples of "
+          "exp(-L1 distance) between rows of M, appended to f, one batch at a time.",
+          gives_away=("minibatch_discrimination_features",))
+class MinibatchDiscrimination(Checker):
+    def cases(self, rng):
+        out = []
+        # (n, A, B, C): B != C in most cases, so an L1 over the wrong axis changes
+        # the shape; the last has B == C, where only the values tell
+        for n, a, b, c in ((6, 4, 3, 5), (10, 7, 5, 2), (9, 3, 2, 6), (8, 5, 4, 4)):
+            f = rng.standard_normal((n, a))
+            f[1] = f[0]  # two identical samples: their closeness is exp(0) = 1
+            T = rng.standard_normal((a, b, c)) * 0.6 / (c * math.sqrt(a))
+            f2 = rng.standard_normal((n + 3, a))
+            out.append({"f": f.astype(np.float32), "T": T.astype(np.float32),
+                        "f2": f2.astype(np.float32)})
+        return out
+
+    def run(self, minibatch_discrimination, case):
+        T = torch.tensor(case["T"], requires_grad=True)
+        f = torch.tensor(case["f"], requires_grad=True)
+        first = call_student("4.5", minibatch_discrimination, f, T)
+        values = plain_tensor("4.5", first, "minibatch_discrimination(f, T)")
+        # a second batch, passed alone, then the first batch again: a layer must
+        # compare each sample with its own batch only
+        second = plain_tensor("4.5", call_student(
+            "4.5", minibatch_discrimination, torch.tensor(case["f2"]),
+            torch.tensor(case["T"])), "minibatch_discrimination(f2, T)")
+        again = plain_tensor("4.5", call_student(
+            "4.5", minibatch_discrimination, torch.tensor(case["f"]),
+            torch.tensor(case["T"])), "minibatch_discrimination(f, T)")
+        flows = False
+        n, a = case["f"].shape
+        if (type(first) is torch.Tensor and first.requires_grad
+                and first.ndim == 2 and first.shape[1] > a):
+            (grad,) = torch.autograd.grad(first[:, a:].sum(), T, allow_unused=True)
+            flows = grad is not None and bool(torch.any(grad != 0))
+        return {"values": values, "second": second, "again": again, "flows": flows}
+
+    def verify(self, case, result):
+        f = np.asarray(case["f"], dtype=np.float64)
+        T = np.asarray(case["T"], dtype=np.float64)
+        f2 = np.asarray(case["f2"], dtype=np.float64)
+        (n, a), (b, c) = f.shape, T.shape[1:]
+        what = "minibatch_discrimination(f, T)"
+        got = as_array("4.5", result["values"], what)
+        shape = f"f of shape {(n, a)} and T of shape {(a, b, c)}"
+        if got.ndim != 2 or got.shape[0] != n:
+            raise ExerciseFailed(
+                f"Exercise 4.5: for {shape} return shape {(n, a + b)}, one row per "
+                f"sample; got {got.shape}.")
+        if got.shape == (n, a + c) and b != c:
+            raise ExerciseFailed(
+                f"Exercise 4.5: for {shape} you appended {c} columns: the L1 "
+                f"distance was summed over the B rows of M_i instead of the C "
+                f"entries of each row.{STEP}With M of shape (n, B, C), the "
+                "difference M[:, None] - M[None, :] is (n, n, B, C); take "
+                ".abs().sum(dim=3) to get one distance per pair and per row b.")
+        if got.shape == (n, b):
+            raise ExerciseFailed(
+                f"Exercise 4.5: you returned the {b} closeness sums alone; the layer "
+                f"appends them to the features: shape {(n, a + b)}."
+                f"{STEP}torch.cat([f, o], dim=1).")
+        if got.shape != (n, a + b):
+            raise ExerciseFailed(
+                f"Exercise 4.5: for {shape} return shape {(n, a + b)}: f with B = "
+                f"{b} columns appended, one per row of M_i. Got {got.shape}.")
+        if not np.allclose(got[:, :a], f, atol=1e-5):
+            raise ExerciseFailed(
+                "Exercise 4.5: the first A columns should be f itself, unchanged; "
+                "the B closeness sums come after them.")
+        expected = _reference_mbd(f, T)
+        again = as_array("4.5", result["again"], what)
+        second = as_array("4.5", result["second"], "minibatch_discrimination(f2, T)")
+        own_second = np.allclose(second[:, a:], _reference_mbd(f2, T), atol=1e-4)
+        if (again.shape != got.shape or not np.allclose(again, got, atol=1e-5)
+                or (np.allclose(got[:, a:], expected, atol=1e-4) and not own_second)):
+            raise ExerciseFailed(
+                "Exercise 4.5: the same batch gave different features after another "
+                "batch was passed in between: your layer mixes samples of batches "
+                "passed separately (a stored earlier batch, or a running state). "
+                "Real and generated batches go through D in separate calls, and "
+                "each sample is compared with the samples of its own call only."
+                f"{STEP}Compute everything from the f of this call: no attribute, "
+                "global or default argument that keeps an earlier batch.")
+        o = got[:, a:]
+        if not np.allclose(o, expected, atol=1e-4, rtol=1e-4):
+            variants = _mbd_variants(f, T)
+            hints = {
+                "L2": "you used the Euclidean (L2) distance between rows; the "
+                      "closeness uses the L1 distance, the sum of absolute "
+                      f"differences over the C entries.{STEP}(M[:, None] - "
+                      "M[None, :]).abs().sum(dim=3), then exp of minus that.",
+                "squared L2": "you used the squared Euclidean distance; the "
+                      "closeness uses the L1 distance, the sum of absolute "
+                      f"differences over the C entries.{STEP}(M[:, None] - "
+                      "M[None, :]).abs().sum(dim=3), then exp of minus that.",
+                "over B": "the L1 distance was summed over the B rows of M_i, not "
+                      f"over the C entries of each row.{STEP}With the difference "
+                      "of shape (n, n, B, C), sum over dim=3.",
+                "raw": "you summed the L1 distances themselves. The feature sums a "
+                      "closeness, exp(-distance): 1 for an identical sample, near 0 "
+                      f"for a distant one.{STEP}o = torch.exp(-l1) summed over the "
+                      "other samples j.",
+                "raw exp(+)": "you took exp(+distance); the closeness is "
+                      "exp(-distance), at most 1, largest for identical samples.",
+                "self": "your sums include each sample's closeness to itself, "
+                      "exp(0) = 1 in every column. This course sums over the other "
+                      f"samples j != i, as Salimans et al.'s text and code do.{STEP}"
+                      "Multiply the (n, n, B) closeness by 1 - torch.eye(n)[:, :, "
+                      "None] before summing over j, or subtract 1.",
+                "mean others": "you averaged over the other samples; the layer "
+                      "sums them, so that o counts how many samples of the batch "
+                      f"are close (n - 1 for a batch of copies).{STEP}Use .sum(dim=1) "
+                      "over j instead of .mean.",
+                "mean all": "you averaged over j (and kept the sample itself); the "
+                      "layer sums over the other samples j != i.",
+            }
+            for name, hint in hints.items():
+                value = variants[name]
+                if value.shape == o.shape and np.allclose(o, value, atol=1e-4,
+                                                          rtol=1e-4):
+                    raise ExerciseFailed(f"Exercise 4.5: {hint}")
+            require_close(
+                "4.5", o, expected, what=f"the {b} appended columns", atol=1e-4,
+                rtol=1e-4, hint="For each row b of M_i = f_i T (shape (B, C)), sum "
+                "over the other samples j of exp(-||M_ib - M_jb||_1)."
+                f"{STEP}M = (f @ T.reshape(A, B * C)).reshape(n, B, C); l1 = "
+                "(M[:, None] - M[None, :]).abs().sum(dim=3); o = (torch.exp(-l1) * "
+                "(1 - torch.eye(n))[:, :, None]).sum(dim=1).")
+        if not own_second:
+            require_close(
+                "4.5", second[:, a:], _reference_mbd(f2, T),
+                what="the appended columns of a second batch", atol=1e-4, rtol=1e-4,
+                hint="Each batch is compared with itself only.")
+        if result["flows"] is not True:
+            raise ExerciseFailed(
+                "Exercise 4.5: the values are right but no gradient flows from the "
+                "appended columns back to T (computed under no_grad, detached, or "
+                "through NumPy?). D learns T through that gradient, and G learns "
+                "from it that its samples sit too close together.")
+
+
+# -- 4.6 ---------------------------------------------------------------------
+
+
+@exercise("4.6", "the acceptance probability min(1, exp(logit - log M)) matches, "
           "at ordinary and at extreme logits.",
           gives_away=("rejection_accept_probability",))
 class AcceptProbability(Checker):
@@ -320,12 +500,12 @@ class AcceptProbability(Checker):
     def run(self, accept_probability, case):
         logits = torch.tensor(case["logits"])
         log_m = float(case["log_m"])
-        out = call_student("4.5", accept_probability, logits.clone(), log_m)
+        out = call_student("4.6", accept_probability, logits.clone(), log_m)
         if type(out) is torch.Tensor and tuple(out.shape) == tuple(logits.shape):
             raw = torch.Tensor.detach(out).to(torch.float64).cpu()
             if not bool(torch.isfinite(raw).all()):  # named by verify, with a hint
                 return {"values": None, "nonfinite": (~torch.isfinite(raw)).numpy()}
-        return {"values": plain_tensor("4.5", out,
+        return {"values": plain_tensor("4.6", out,
                                        f"accept_probability(logits, {log_m:g})"),
                 "nonfinite": None}
 
@@ -334,18 +514,18 @@ class AcceptProbability(Checker):
         log_m = float(case["log_m"])
         what = f"accept_probability(logits, {log_m:g})"
         if result["nonfinite"] is not None:
-            bad = as_array("4.5", result["nonfinite"], what).astype(bool)
+            bad = as_array("4.6", result["nonfinite"], what).astype(bool)
             raise ExerciseFailed(
-                f"Exercise 4.5: {what} gave nan or inf at the logits "
+                f"Exercise 4.6: {what} gave nan or inf at the logits "
                 f"{logits[bad].tolist()}. exp(logit) overflows in float32 above "
                 "about 88.7, and D / (1 - D) divides by 0 once sigmoid(logit) "
                 f"rounds to 1.{STEP}Stay in log space: take exp(logits - log_m), "
                 "and clip before or after the exponential."
             )
-        got = as_array("4.5", result["values"], what)
+        got = as_array("4.6", result["values"], what)
         if got.shape != logits.shape:
             raise ExerciseFailed(
-                f"Exercise 4.5: {what} should have the shape of logits, "
+                f"Exercise 4.6: {what} should have the shape of logits, "
                 f"{logits.shape}: one probability per sample. Got {got.shape}."
             )
         shift = logits - log_m
@@ -354,7 +534,7 @@ class AcceptProbability(Checker):
             flipped = np.exp(np.minimum(-shift, 0.0))
         if np.allclose(got, flipped, atol=1e-6) and not np.allclose(expected, flipped):
             raise ExerciseFailed(
-                "Exercise 4.5: the sign is flipped: you keep the samples the "
+                "Exercise 4.6: the sign is flipped: you keep the samples the "
                 f"discriminator finds least real.{STEP}Accept with "
                 "exp(logit - log M), which grows with the logit."
             )
@@ -362,7 +542,7 @@ class AcceptProbability(Checker):
         if np.any(near_one) and np.allclose(got[near_one], 1.0) and not (
                 np.allclose(expected[near_one], 1.0)):
             raise ExerciseFailed(
-                f"Exercise 4.5: {what} keeps every sample with a logit a little "
+                f"Exercise 4.6: {what} keeps every sample with a logit a little "
                 "below log M (with probability 1); those should be kept with "
                 "probability exp(logit - log M) < 1. Where does precision go?"
                 f"{STEP}sigmoid(logit) rounds to 1 in float32 from a logit of about "
@@ -373,7 +553,7 @@ class AcceptProbability(Checker):
             sigmoids = (1 / (1 + np.exp(-logits)), 1 / (1 + np.exp(-shift)))
         if any(np.allclose(got, v, atol=1e-5) for v in sigmoids):
             raise ExerciseFailed(
-                "Exercise 4.5: that is a sigmoid of the logit: D(x), the "
+                "Exercise 4.6: that is a sigmoid of the logit: D(x), the "
                 "discriminator's probability, not the density ratio p_data / p_g."
                 f"{STEP}At the optimal D, D / (1 - D) = p_data / p_g = exp(logit), "
                 "so the acceptance probability is that ratio over M: "
@@ -381,17 +561,17 @@ class AcceptProbability(Checker):
             )
         if np.any(got > 1 + 1e-6):
             raise ExerciseFailed(
-                f"Exercise 4.5: {what} has values above 1 (largest "
+                f"Exercise 4.6: {what} has values above 1 (largest "
                 f"{got.max():.4g}). A probability is at most 1: samples whose ratio "
                 "exceeds the bound M are always kept, so clip at 1."
             )
         if np.any(got < -1e-12):
             raise ExerciseFailed(
-                f"Exercise 4.5: {what} has negative values; exp(logit - log M) "
+                f"Exercise 4.6: {what} has negative values; exp(logit - log M) "
                 "is never negative. Did you subtract instead of taking the "
                 "exponential?"
             )
-        require_close("4.5", got, expected, what=what, atol=1e-7, rtol=1e-4,
+        require_close("4.6", got, expected, what=what, atol=1e-7, rtol=1e-4,
                       hint="The acceptance probability is the density ratio over "
                       f"its bound M, at most 1.{STEP}Accept with probability "
                       "exp(logits - log_m), clipped at 1 (torch.clamp(..., max=1) "
