@@ -316,3 +316,14 @@ def test_the_class_is_generated_from_its_seed_and_the_check_can_fail(tmp_path):
     assert f"{rows[1]['student']}: unexpected note 'extra'" in problems
     assert f"{rows[-1]['student']}: missing from the gradebook" in problems
     assert mc.main(["check", str(csv_path), str(tmp_path / "a" / "key.json")]) == 1
+
+
+def test_a_check_cell_without_its_stored_output_is_named():
+    """A solution notebook edited but not refreshed: nbval would fail every
+    answer, and the grader says why instead of a bare 'failed'."""
+    from course_utils.instructor.grader import unstored_checks
+
+    solution, _ = _submission()
+    assert unstored_checks(solution) == []
+    solution.cells[nbtools.check_cell_index(solution, "1.4")].outputs = []
+    assert unstored_checks(solution) == ["1.4"]

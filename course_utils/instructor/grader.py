@@ -288,6 +288,22 @@ MISSING_CELL = ("exercise cell missing: no code cell of the submission is marked
                 "it scores 0")
 
 
+UNSTORED_CHECK = ("not graded: the course's check cell for this exercise stores no "
+                  "expected output, so no answer can pass it (the instructor "
+                  "refreshes the notebook: python -m course_utils refresh)")
+
+
+def unstored_checks(solution) -> list[str]:
+    """The exercises whose check cell in the solution notebook stores no output
+    (a notebook edited but not refreshed): nbval then fails every answer."""
+    missing = []
+    for ex in nbtools.exercise_cells(solution):
+        idx = nbtools.check_cell_index(solution, ex)
+        if idx is not None and not solution.cells[idx].get("outputs"):
+            missing.append(ex)
+    return missing
+
+
 def build_graded_notebook(solution, submission, quick: bool = True):
     """The notebook to run: the solution with the student's exercise code.
 
@@ -633,6 +649,10 @@ def grade_submission(
     for ex, n in found["duplicated"].items():
         result["exercises"][ex]["note"] = (
             f"{n} cells are marked as exercise {ex}: the first was graded")
+    for ex in unstored_checks(solution):
+        entry = result["exercises"].get(ex)
+        if entry and not entry["passed"] and ex not in failed_for_good:
+            entry["message"] = UNSTORED_CHECK
     result["score"] = sum(1 for e in result["exercises"].values() if e["passed"])
     return result
 
