@@ -139,8 +139,8 @@ def make_class(out, *, students: int = 10, per_student: int = 3, notebooks=None,
     solutions_dir = Path(solutions_dir) if solutions_dir else NOTEBOOKS_DIR
     out = Path(out)
     rng = random.Random(seed)
-    paths = [nbtools.find_notebook(n, solutions_dir) for n in (notebooks or ["01", "02", "03", "04",
-                                                              "05", "06", "07", "08"])]
+    names = notebooks or [p.stem[:2] for p in nbtools.list_notebooks(solutions_dir)]
+    paths = [nbtools.find_notebook(n, solutions_dir) for n in names]
     if not 1 <= per_student <= len(paths):
         raise ValueError(f"--per-student must be between 1 and {len(paths)}")
     if students > len(NAMES):
