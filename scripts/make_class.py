@@ -46,6 +46,7 @@ import nbformat
 
 from course_utils.instructor import gradebook
 from course_utils.instructor import notebooks as nbtools
+from course_utils.instructor.kit import colab_cell
 from course_utils.paths import NOTEBOOKS_DIR
 
 KINDS = ("solution", "stub", "partial", "edited_outputs", "deleted_checks",
@@ -53,15 +54,6 @@ KINDS = ("solution", "stub", "partial", "edited_outputs", "deleted_checks",
 NAMES = ("ada", "ben", "chen", "dora", "emil", "farah", "gus", "hana", "ivo",
          "jun", "kofi", "lena", "mira", "nils", "omar", "pia", "quinn", "rosa",
          "sami", "tess", "uma", "vik", "wen", "xena", "yusuf", "zoe")
-COLAB_CELL = (
-    "# Set-up for Google Colab: installs the course there; does nothing elsewhere.\n"
-    "import sys\n"
-    "if 'google.colab' in sys.modules:\n"
-    "    import subprocess\n"
-    "    subprocess.run([sys.executable, '-m', 'pip', 'install', 'gan-course'])\n"
-)
-
-
 def _student_version(solution):
     nb = nbtools.make_student_notebook(solution)
     nb.nbformat_minor = 4  # as submissions come from older front ends: no cell ids
@@ -90,8 +82,7 @@ def make_submission(solution, kind: str, rng: random.Random):
     if kind in ("solution", "colab"):
         _solve(nb, solution, set(ids))
         if kind == "colab":
-            cell = nbformat.v4.new_code_cell(COLAB_CELL)
-            cell.metadata["tags"] = ["colab-setup"]  # as the release tags it
+            cell = colab_cell("gan_course-0.1.0-py3-none-any.whl")  # the release's
             cell.pop("id", None)
             nb.cells.insert(0, cell)
         return nb, set(ids), []

@@ -127,12 +127,10 @@ def _lose_metadata(ex):
 
 
 def _colab_cell(nb):
-    """The shape of the release's set-up cell: first, tagged, no exercise id."""
-    cell = nbformat.v4.new_code_cell(
-        "import sys\nif 'google.colab' in sys.modules:\n    pass  # install\n")
-    cell.metadata["tags"] = ["colab-setup"]
-    cell["id"] = "colab-setup"
-    nb.cells.insert(0, cell)
+    """The release's own set-up cell, put first as the release puts it."""
+    from course_utils.instructor.kit import colab_cell
+
+    nb.cells.insert(0, colab_cell("gan_course-0.1.0-py3-none-any.whl"))
 
 
 def _graded_sources(solution, nb):
@@ -194,7 +192,7 @@ def test_a_set_up_cell_put_first_at_release_does_not_disturb_grading():
 
     solution, plain = _submission()
     _, with_cell = _submission(_colab_cell)
-    assert with_cell.cells[0].source.startswith("import sys")
+    assert "google.colab" in with_cell.cells[0].source
     assert "exercise" not in with_cell.cells[0].metadata
     def without_ids(nb):  # the injected parameters cell gets a fresh id
         return [{k: v for k, v in cell.items() if k != "id"} for cell in nb.cells]
