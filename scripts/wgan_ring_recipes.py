@@ -6,7 +6,7 @@ data/wgan_ring_recipes.json, which the notebook displays.
     python scripts/wgan_ring_recipes.py                   # every recipe, seeds 0 1 2
     python scripts/wgan_ring_recipes.py --only paper tuned --seeds 0 1 2
     python scripts/wgan_ring_recipes.py --list            # the recipes' names
-    python scripts/wgan_ring_recipes.py --steps 20 --out /tmp/try   # a smoke test
+    python scripts/wgan_ring_recipes.py --steps 20 --out build/try   # a smoke test
 
 The networks, the losses, the data and the training loop are the notebook's own:
 the script runs the notebook's parameters cell and its cells tagged "wgan-nets",
