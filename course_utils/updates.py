@@ -697,3 +697,141 @@ class Packed(UpdateRule):
         logged["loss_G"] = _g_update(ctx, gan_loss.g_loss(net_D(pack(fake, m))))
         _log_probabilities(gan_loss, real_out, fake_out, logged)
         return logged
+
+
+# ------------------------------------------------ matching-aware and AC-GAN
+# Written for 05_conditional_and_infogan, Section 8: two other ways for a
+# discriminator to use labels.
+def mismatched_labels(y: torch.Tensor, num_classes: int, generator=None) -> torch.Tensor:
+    """A wrong label for each entry of ``y``: uniform over the ``num_classes - 1``
+    labels other than ``y`` itself, never equal to it. A random shift of 1 to
+    ``num_classes - 1`` places, modulo ``num_classes``, does exactly that."""
+    _check_int("num_classes", num_classes, 2)
+    shift = torch.randint(1, num_classes, y.shape, device=y.device, generator=generator)
+    return (y + shift) % num_classes
+
+
+def _check_labels(y: torch.Tensor, num_classes: int) -> None:
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, found "
+                         f"{int(y.min())}..{int(y.max())}")
+
+
+class MatchingAware(Conditional):
+    """The matching-aware discriminator of GAN-CLS (Reed et al. 2016, Algorithm 1).
+
+    A conditional GAN whose D sees a third kind of pair: a real image with a
+    wrong label (:func:`mismatched_labels`), to be called fake like a generated
+    image with its own label. D's loss is the real term plus the fake term taken
+    over both kinds of negative pooled, so each kind weighs 1/2 (Algorithm 1:
+    log s_r + (log(1 - s_w) + log(1 - s_f)) / 2). The generator's step is the
+    conditional GAN's. A gradient penalty, if the loss family has one, is taken
+    between the real and the generated images, as in :class:`Conditional`.
+    """
+
+    def describe(self) -> str:
+        return (f"MatchingAware(classes={self.num_classes}, loss={self.loss.name}, "
+                f"k={self.k})")
+
+    def step(self, ctx, state=None) -> dict:
+        gan_loss, logged = self.loss, {}
+        net_G, net_D = ctx.net_G, ctx.net_D
+        for _ in range(self.k):
+            X, y = ctx.real(ctx.batch_size)
+            _check_labels(y, self.num_classes)
+            y_fake = self.labels(X.shape[0], ctx.device)
+            with torch.no_grad():
+                fake_X = net_G(ctx.noise(X.shape[0]), y_fake)
+            real_out, fake_out = net_D(X, y), net_D(fake_X, y_fake)
+            wrong_out = net_D(X, mismatched_labels(y, self.num_classes))
+            negatives = torch.cat([fake_out, wrong_out])  # equal halves: 1/2 each
+            _d_update(ctx, gan_loss, real_out, negatives, X, fake_X, logged,
+                      net_D=_WithLabels(net_D, y))
+            logged["D_wrong"] = torch.sigmoid(wrong_out.detach()).mean().item() \
+                if gan_loss.probability else wrong_out.detach().mean().item()
+        y_fake = self.labels(ctx.batch_size, ctx.device)
+        fake = net_G(ctx.noise(ctx.batch_size), y_fake)
+        logged["loss_G"] = _g_update(ctx, gan_loss.g_loss(net_D(fake, y_fake)))
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+class ACGAN(UpdateRule):
+    """The auxiliary-classifier GAN (Odena et al. 2017): G(z, y), and a D that
+    reads the image alone and returns ``1 + num_classes`` columns: a source
+    logit (real or fake) and the logits of a classifier of the label.
+
+    D minimises its loss family's loss on the source logit plus ``class_weight``
+    times the classifier's cross-entropy on real images with their labels and
+    (with ``classify_fakes``, the paper's form) on generated images with the
+    labels they were made for. G minimises its loss on the source logit plus
+    ``class_weight`` times the cross-entropy of its samples' asked labels. The
+    classifier is InfoGAN's Q head trained on real labels too. ``loss_D`` and
+    ``loss_G`` are logged without the class terms, which go to ``class_D`` and
+    ``class_G``.
+    """
+
+    uses_labels = True
+
+    def __init__(self, num_classes: int, loss="nonsaturating", class_weight: float = 1.0,
+                 classify_fakes: bool = True):
+        _check_int("num_classes", num_classes, 2)
+        if isinstance(class_weight, bool) or not isinstance(class_weight, (int, float)) \
+                or class_weight < 0:
+            raise ValueError(f"class_weight must be a number >= 0, got {class_weight!r}")
+        if not isinstance(classify_fakes, bool):
+            raise ValueError(f"classify_fakes must be True or False, got "
+                             f"{classify_fakes!r}")
+        self.num_classes, self.loss = num_classes, _losses.get(loss)
+        self.class_weight, self.classify_fakes = float(class_weight), classify_fakes
+
+    def describe(self) -> str:
+        return (f"ACGAN(classes={self.num_classes}, loss={self.loss.name}, "
+                f"class_weight={self.class_weight:g}, fakes={self.classify_fakes})")
+
+    def split(self, out: torch.Tensor):
+        """(source logits (N, 1), class logits (N, num_classes)) from D's output."""
+        if out.dim() != 2 or out.shape[1] != 1 + self.num_classes:
+            raise ValueError(f"for AC-GAN, D must return (N, {1 + self.num_classes}) "
+                             f"values (a source logit, then {self.num_classes} class "
+                             f"logits), got {tuple(out.shape)}")
+        return out[:, :1], out[:, 1:]
+
+    def step(self, ctx, state=None) -> dict:
+        gan_loss, logged, w = self.loss, {}, self.class_weight
+        net_G, net_D, n = ctx.net_G, ctx.net_D, ctx.batch_size
+        X, y = ctx.real(n)
+        _check_labels(y, self.num_classes)
+        y_fake = torch.randint(self.num_classes, (X.shape[0],), device=ctx.device)
+        with torch.no_grad():
+            fake_X = net_G(ctx.noise(X.shape[0]), y_fake)
+        real_out, real_cls = self.split(net_D(X))
+        fake_out, fake_cls = self.split(net_D(fake_X))
+        class_D = F.cross_entropy(real_cls, y)
+        if self.classify_fakes:
+            class_D = class_D + F.cross_entropy(fake_cls, y_fake)
+        _d_update(ctx, gan_loss, real_out, fake_out, X, fake_X, logged,
+                  net_D=_SourceOnly(net_D), extra=w * class_D)
+        logged["class_D"] = ctx.finite(class_D, "class_D")
+        y_G = torch.randint(self.num_classes, (n,), device=ctx.device)
+        source, classes = self.split(net_D(net_G(ctx.noise(n), y_G)))
+        loss_G, class_G = gan_loss.g_loss(source), F.cross_entropy(classes, y_G)
+        _g_update(ctx, loss_G + w * class_G)
+        logged["loss_G"] = ctx.finite(loss_G, "loss_G")
+        logged["class_G"] = ctx.finite(class_G, "class_G")
+        _log_probabilities(gan_loss, real_out, fake_out, logged)
+        return logged
+
+
+class _SourceOnly(nn.Module):
+    """AC-GAN's D reduced to its source logit, for a gradient penalty."""
+
+    def __init__(self, net_D):
+        super().__init__()
+        self.net_D = net_D
+
+    def forward(self, x):
+        return self.net_D(x)[:, :1]
+
+
+__all__ += ["mismatched_labels", "MatchingAware", "ACGAN"]
