@@ -29,10 +29,10 @@ BOTH_CORES := notebooks/05_conditional_and_infogan.ipynb notebooks/06_dcgan.ipyn
 
 test: setup
 	@status=0; \
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile \
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile --durations=25 \
 	    $(addprefix --ignore=,$(BOTH_CORES)) $(PYTEST_ARGS) || status=$$?; \
 	[ $$status -eq 5 ] && status=0; \
-	$(PY) -m pytest $(BOTH_CORES) $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
+	$(PY) -m pytest --durations=10 $(BOTH_CORES) $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] || status=$$s; }; \
 	exit $$status
 
 # The everyday tier: tests/ without the tests marked slow (notebook execution,
