@@ -520,12 +520,15 @@ def animate_training(
     max_points: Optional[int] = 1000,
     title: str = "Training",
     save_to: Optional[str] = None,
+    max_frames: Optional[int] = 21,
 ):
     """An HTML/JavaScript animation of training frames, for display in a notebook.
 
     ``frames`` is as in :func:`plot_training_frames`; each frame shows the
     generated points, the real points in grey and, when the frame has one, the
-    discriminator's heat map. Returns an ``IPython.display.HTML`` object built
+    discriminator's heat map. At most ``max_frames`` frames are drawn, evenly
+    spaced, the first and the last always among them (``None``: every frame);
+    each drawn frame costs a rendering and about 0.2 MB of the notebook. Returns an ``IPython.display.HTML`` object built
     by matplotlib's ``to_jshtml`` (the last expression of a cell displays it).
     Nothing is written to disk unless ``save_to`` names a file (``.html`` or,
     with the ``pillow`` package, ``.gif``). The figure is closed so it is not
@@ -536,6 +539,13 @@ def animate_training(
 
     if not frames:
         raise ValueError("no frames to animate")
+    if max_frames is not None:
+        if isinstance(max_frames, bool) or not isinstance(max_frames, int) \
+                or max_frames < 2:
+            raise ValueError(f"max_frames must be an int >= 2 or None, got {max_frames!r}")
+        if len(frames) > max_frames:
+            keep = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
+            frames = [frames[i] for i in keep]
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     _, first, surface = _frame_parts(frames[0])
     image = None
@@ -569,6 +579,10 @@ def animate_training(
         return (fake_plot,) if image is None else (fake_plot, image)
 
     update(0)
+    # Lay the figure out once: the frames change data only, so the constrained
+    # layout would compute the same boxes again for every frame (most of the time).
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
     anim = animation.FuncAnimation(
         fig, update, frames=len(frames), interval=interval, blit=False
     )

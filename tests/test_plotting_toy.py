@@ -112,6 +112,18 @@ def test_animate_training_returns_html_and_saves_nothing(tmp_path, monkeypatch):
     assert isinstance(html, HTML)
 
 
+def test_animate_training_draws_at_most_max_frames_first_and_last_included():
+    frames = [(step, np.full((5, 2), float(step))) for step in range(40)]
+    html = plotting.animate_training(frames, max_frames=5)
+    drawn = set(re.findall(r"frames\[(\d+)\]", html.data))
+    assert drawn == {"0", "1", "2", "3", "4"}
+    every = plotting.animate_training(frames[:7], max_frames=None)
+    assert len(set(re.findall(r"frames\[(\d+)\]", every.data))) == 7
+    for bad in (1, 0, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="max_frames"):
+            plotting.animate_training(frames, max_frames=bad)
+
+
 def test_offline_jshtml_replaces_every_icon_of_matplotlibs_player():
     from matplotlib import animation
 
