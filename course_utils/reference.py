@@ -300,3 +300,22 @@ def w1_by_sorting(x, y):
     gap between their quantile functions (for equal sizes, the mean gap between
     their sorted values)."""
     return wasserstein_1d(x, y)
+
+
+def class_term_parts(gen_joint, data_joint):
+    """Exercise 5.6: AC-GAN's class term E_q[-log p(y|x)] for tables (labels,
+    images) as (KL(q(x, y) || p(x, y)), KL(q(x) || p(x)), H_q(y | x)); the term
+    is the first minus the second plus the third. Cells where q is 0 count 0."""
+    q, p = gen_joint.double(), data_joint.double()
+    seen = q > 0
+    log_ratio = torch.zeros_like(q)
+    log_ratio[seen] = q[seen].log() - p[seen].log()
+    q_x, p_x = q.sum(0), p.sum(0)
+    ratio_x = torch.where(q_x > 0, q_x / p_x, torch.ones_like(q_x))
+    log_post = torch.zeros_like(q)
+    log_post[seen] = (q / q_x.clamp_min(1e-300))[seen].log()
+    return (float((q * log_ratio).sum()), float((q_x * ratio_x.log()).sum()),
+            float(-(q * log_post).sum()))
+
+
+__all__ += ["class_term_parts"]

@@ -15,7 +15,8 @@ from course_utils import checks
 from solutions import exercise_tests, solution
 
 STEM = "05_conditional_and_infogan"
-SOLUTIONS = {ex: solution(STEM, ex) for ex in ("5.1", "5.2", "5.3", "5.4")}
+SOLUTIONS = {ex: solution(STEM, ex) for ex in ("5.1", "5.2", "5.3", "5.4", "5.5",
+                                             "5.6")}
 RIGHT = SOLUTIONS
 
 
@@ -176,6 +177,75 @@ def _mean_purity(codes, labels, k):
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.mean(table.max(axis=1) / table.sum(axis=1)))
 
+# -- 5.5: the wrong labels a student plausibly draws ----------------------------
+
+
+def _redrawn_once(y, k):
+    wrong = torch.randint(k, y.shape)
+    return torch.where(wrong == y, torch.randint(k, y.shape), wrong)
+
+
+def _shuffled_without_own(y, k):
+    # the batch's labels shuffled, collisions moved on by one: never y, but the
+    # wrong labels follow the batch's mix of classes
+    wrong = y[torch.randperm(len(y))]
+    return torch.where(wrong == y, (y + 1) % k, wrong)
+
+
+WRONG["5.5"] = [
+    (lambda y, k: torch.randint(k, y.shape), "equal the true label"),
+    (_redrawn_once, "redrawn only once"),
+    (lambda y, k: y[torch.randperm(len(y))], "another order"),
+    (lambda y, k: (y + 1) % k, "always the same wrong label"),
+    (lambda y, k: (y + torch.randint(1, max(k - 1, 2), y.shape)) % k,
+     "upper bound is exclusive"),
+    (lambda y, k: y + torch.randint(1, k, y.shape), "% num_classes"),
+    (lambda y, k: ((y + torch.randint(1, k, y.shape)) % k).float(), "integers"),
+    (lambda y, k: ((y + torch.randint(1, k, y.shape)) % k).numpy(), "torch.Tensor"),
+    (_shuffled_without_own, "not uniform"),
+]
+
+
+# -- 5.6: the split of AC-GAN's class term ---------------------------------------
+
+
+def _xlogy(a, b):
+    return torch.xlogy(a, a) - torch.xlogy(a, b)
+
+
+def _parts(q, p, reverse_joint=False, reverse_images=False, label_marginal=False,
+           third="q_posterior", sign=1):
+    qx, px = q.sum(0), p.sum(0)
+    kl_joint = _xlogy(p, q).sum() if reverse_joint else _xlogy(q, p).sum()
+    if label_marginal:
+        kl_images = _xlogy(q.sum(1), p.sum(1)).sum()
+    elif reverse_images:
+        kl_images = _xlogy(px, qx).sum()
+    else:
+        kl_images = _xlogy(qx, px).sum()
+    third_value = {
+        "q_posterior": -torch.xlogy(q, torch.where(qx > 0, q / qx, 1.0)).sum(),
+        "class_term": -torch.xlogy(q, p / px).sum(),
+        "data": -torch.xlogy(p, p / px).sum(),
+        "joint": -torch.xlogy(q, q).sum(),
+    }[third]
+    return kl_joint.item(), sign * kl_images.item(), third_value.item()
+
+
+WRONG["5.6"] = [
+    (lambda q, p: _parts(q, p, reverse_joint=True), "KL(q || p), not KL(p || q)"),
+    (lambda q, p: _parts(q, p, reverse_images=True), "not KL(p(x) || q(x))"),
+    (lambda q, p: _parts(q, p, sign=-1), "the decomposition subtracts it"),
+    (lambda q, p: _parts(q, p, label_marginal=True), "sum the tables over the labels"),
+    (lambda q, p: _parts(q, p, third="class_term"), "the whole class term"),
+    (lambda q, p: _parts(q, p, third="data"), "the data's conditional"),
+    (lambda q, p: _parts(q, p, third="joint"), "joint entropy"),
+    (lambda q, p: tuple(v / math.log(2) for v in _parts(q, p)), "nats"),
+    (lambda q, p: _parts(q, p)[:2], "tuple of three"),
+    (lambda q, p: ((q * (q / p).log()).sum().item(),) + _parts(q, p)[1:], "0 log 0"),
+]
+
+
 test_solution_passes, test_wrong_answers_fail_with_a_hint = exercise_tests(
     SOLUTIONS, WRONG)
 
@@ -234,3 +304,44 @@ def test_5_4_cases_include_a_code_no_sample_uses():
         assert len(unused) == 1
         case = unused[0]
         assert case["unused"] not in set(case["codes"].tolist())
+
+
+def test_5_5_and_5_6_fallbacks_pass_and_are_named_as_giving_the_answer_away(capsys):
+    from course_utils import reference, updates
+    from course_utils.checks import _core
+
+    for exercise_id, fallback in (("5.5", updates.mismatched_labels),
+                                  ("5.6", reference.class_term_parts)):
+        checks.check(exercise_id, fallback)
+        assert capsys.readouterr().out.startswith(f"Exercise {exercise_id} passed")
+        assert fallback.__name__ in _core.checker_for(exercise_id).gives_away
+        answer = SOLUTIONS[exercise_id]
+        state = torch.random.get_rng_state()
+        assert _core.student_or(exercise_id, answer, fallback) is answer
+        assert torch.equal(torch.random.get_rng_state(), state)  # the notebook's stream
+        assert _core.student_or(exercise_id, lambda *a: 0, fallback,
+                                quiet=True) is fallback
+        capsys.readouterr()
+
+
+def test_5_5_refusals_give_the_worked_step_only_the_second_time():
+    from course_utils.checks import _core
+
+    _core._REFUSALS.pop("5.5", None)
+    hints = []
+    for _ in range(2):
+        with pytest.raises(checks.ExerciseFailed) as err:
+            checks.check("5.5", lambda y, k: (y + 1) % k)
+        hints.append(str(err.value))
+    assert "Try again" in hints[0] and "randint(1, num_classes" not in hints[0]
+    assert "Worked step" in hints[1] and "randint(1, num_classes" in hints[1]
+
+
+def test_5_5_cases_include_a_skewed_batch_and_two_classes():
+    from course_utils.checks import nb05
+
+    for seed in range(5):
+        cases = nb05.MismatchedLabels().cases(np.random.default_rng(seed))
+        assert {c["k"] for c in cases} >= {2, 10}
+        skewed = [c for c in cases if c["kind"] == "skewed"]
+        assert skewed and np.mean(skewed[0]["y"] == 0) > 0.7

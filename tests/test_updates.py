@@ -506,3 +506,125 @@ def test_discriminator_only_leaves_g_alone_and_learns_the_log_density_ratio():
     assert net_G.weight.item() == 1.0 and net_G.bias.item() == 1.0
     assert abs(net_D.weight.item() + 1.0) < 0.1, net_D.weight.item()
     assert abs(net_D.bias.item() - 0.5) < 0.1, net_D.bias.item()
+
+
+# -------------------------------------------- matching-aware and AC-GAN
+def test_mismatched_labels_are_never_right_and_uniform_over_the_others():
+    torch.manual_seed(0)
+    y = torch.randint(5, (50_000,))
+    wrong = updates.mismatched_labels(y, 5)
+    assert wrong.dtype == y.dtype and wrong.shape == y.shape
+    assert not (wrong == y).any()
+    for k in range(5):
+        counts = torch.bincount(wrong[y == k], minlength=5).double()
+        assert counts[k] == 0
+        others = counts[torch.arange(5) != k]
+        assert (others / others.sum() - 0.25).abs().max() < 0.02
+    assert torch.equal(updates.mismatched_labels(torch.tensor([0, 1, 1]), 2),
+                       torch.tensor([1, 0, 0]))
+    with pytest.raises(ValueError, match="num_classes"):
+        updates.mismatched_labels(y, 1)
+
+
+class _Recording(nn.Module):
+    """A network that records the inputs and outputs of each call."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.calls = net, []
+
+    def forward(self, *args):
+        out = self.net(*args)
+        self.calls.append(([a.detach().clone() for a in args], out.detach().clone()))
+        return out
+
+
+def test_matching_aware_loss_is_algorithm_1_of_gan_cls():
+    utils.set_seed(0)
+    X, y = _two_class_data(256)
+    G = models.OneHotConditioned(mlp(4 + 3, 1), 3)
+    D = _Recording(models.OneHotConditioned(mlp(1 + 3, 1), 3))
+    h = train.train_gan(G, D, (X, y + (X[:, 0] > 3).long()), rule=updates.MatchingAware(3),
+                        latent_dim=4, num_steps=1, batch_size=64, progress=False,
+                        opt_G=torch.optim.SGD(G.parameters(), lr=0.0),
+                        opt_D=torch.optim.SGD(D.parameters(), lr=0.0))
+    (real_in, real_out), (fake_in, fake_out), (wrong_in, wrong_out) = D.calls[:3]
+    assert torch.equal(wrong_in[0], real_in[0])  # the real images ...
+    assert not (wrong_in[1] == real_in[1]).any()  # ... with wrong labels
+    F_ = torch.nn.functional
+    expected = (F_.softplus(-real_out).mean() + 0.5 * F_.softplus(fake_out).mean()
+                + 0.5 * F_.softplus(wrong_out).mean())
+    assert h.loss_D[0] == pytest.approx(expected.item(), rel=1e-6)
+    assert len(D.calls) == 4  # and one call for G's step
+
+
+def test_matching_aware_gan_makes_the_requested_class():
+    utils.set_seed(0)
+    X, y = _two_class_data()
+    G = models.OneHotConditioned(mlp(4 + 2, 1), 2)
+    D = models.OneHotConditioned(mlp(1 + 2, 1), 2)
+    train.train_gan(G, D, (X, y), rule=updates.MatchingAware(num_classes=2),
+                    latent_dim=4, num_steps=600, batch_size=64, progress=False,
+                    opt_G=torch.optim.Adam(G.parameters(), 2e-3, betas=(0.5, 0.999)),
+                    opt_D=torch.optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999)))
+    with torch.no_grad():
+        z = torch.randn(500, 4)
+        for label, centre in ((0, -2.0), (1, 2.0)):
+            assert abs(G(z, torch.full((500,), label)).mean().item() - centre) < 0.4
+
+
+def _one_acgan_iteration(weight, classify_fakes=True, seed=0):
+    utils.set_seed(seed)
+    X, y = _two_class_data(128)
+    G = models.OneHotConditioned(mlp(4 + 2, 1), 2)
+    D = _Recording(mlp(1, 1 + 2))
+    h = train.train_gan(G, D, (X, y), rule=updates.ACGAN(2, class_weight=weight,
+                                                         classify_fakes=classify_fakes),
+                        latent_dim=4, num_steps=1, batch_size=64, progress=False,
+                        opt_G=torch.optim.SGD(G.parameters(), lr=0.1),
+                        opt_D=torch.optim.SGD(D.parameters(), lr=0.1))
+    return params_of(G), params_of(D), h, D.calls
+
+
+def test_acgan_losses_and_their_weight():
+    G1, D1, h, calls = _one_acgan_iteration(1.0)
+    (real_in, real_out), (fake_in, fake_out) = calls[:2]
+    F_ = torch.nn.functional
+    assert h.loss_D[0] == pytest.approx(
+        (F_.softplus(-real_out[:, 0]).mean() + F_.softplus(fake_out[:, 0]).mean()).item(),
+        rel=1e-6)
+    y_real = (real_in[0][:, 0] > 0).long()  # the two classes sit at -2 and +2
+    class_real = F_.cross_entropy(real_out[:, 1:], y_real)
+    assert h.logs["class_D"][0] > class_real.item()  # the fakes' term is added
+    _, _, h_real, calls_r = _one_acgan_iteration(1.0, classify_fakes=False)
+    assert h_real.logs["class_D"][0] == pytest.approx(
+        F_.cross_entropy(calls_r[0][1][:, 1:], y_real).item(), rel=1e-6)
+    # with plain SGD, D's step is affine in the class weight, and the weight moves
+    # it; G's step (taken against the updated D) moves with the weight too
+    G0, D0, _, _ = _one_acgan_iteration(0.0)
+    G2, D2, _, _ = _one_acgan_iteration(2.0)
+    assert not same(D0, D1) and not same(G0, G1)
+    for a, b, c in zip(D0, D1, D2):
+        torch.testing.assert_close(c - b, b - a, atol=1e-6, rtol=1e-4)
+
+
+def test_acgan_makes_the_requested_class_and_checks_d_output():
+    utils.set_seed(0)
+    X, y = _two_class_data()
+    G = models.OneHotConditioned(mlp(4 + 2, 1), 2)
+    D = mlp(1, 1 + 2)
+    train.train_gan(G, D, (X, y), rule=updates.ACGAN(num_classes=2),
+                    latent_dim=4, num_steps=600, batch_size=64, progress=False,
+                    opt_G=torch.optim.Adam(G.parameters(), 2e-3, betas=(0.5, 0.999)),
+                    opt_D=torch.optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999)))
+    with torch.no_grad():
+        z = torch.randn(500, 4)
+        for label, centre in ((0, -2.0), (1, 2.0)):
+            assert abs(G(z, torch.full((500,), label)).mean().item() - centre) < 0.5
+    with pytest.raises(ValueError, match=r"\(N, 3\) values"):
+        train.train_gan(G, mlp(1, 1), (X, y), rule=updates.ACGAN(2), latent_dim=4,
+                        num_steps=1, progress=False)
+    for bad in (dict(class_weight=-1.0), dict(class_weight=True),
+                dict(classify_fakes=1)):
+        with pytest.raises(ValueError):
+            updates.ACGAN(2, **bad)

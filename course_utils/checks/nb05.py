@@ -9,6 +9,10 @@ Exercise 5.3: ``info_loss(q, cat_codes, cont_codes)``, the categorical and
 continuous parts of InfoGAN's information loss: ``(cat_loss, cont_loss)``.
 Exercise 5.4: ``matched_accuracy(codes, labels, k)``, the accuracy of a code as a
 label after the best one-to-one matching of codes to labels.
+Exercise 5.5: ``mismatched_labels(y, num_classes)``, a wrong label for each sample,
+uniform over the other classes (the matching-aware discriminator's negatives).
+Exercise 5.6: ``class_term_parts(gen_joint, data_joint)``, AC-GAN's class term
+E_q[-log p(y|x)] split into KL(q(x, y) || p(x, y)), KL(q(x) || p(x)) and H_q(y|x).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from course_utils.checks._core import (
     mismatch,
     plain_float,
     plain_tensor,
+    STEP,
 )
 
 # -- 5.1 ---------------------------------------------------------------------
@@ -449,3 +454,234 @@ class MatchedAccuracy(Checker):
             "count each (code, label) pair in a k x k table, find the one-to-one "
             "matching with the largest total, divide by the number of samples."
         )
+
+
+# -- 5.5 ---------------------------------------------------------------------
+
+_MISMATCH_N = 20000
+_MISMATCH_WORKED = (
+    "Draw a shift s from 1 to K - 1 for each sample, torch.randint(1, num_classes, "
+    "y.shape), and return (y + s) % num_classes: the shift is never 0, so the label "
+    "is never y, and each of the K - 1 other labels comes from exactly one shift.")
+
+
+@exercise("5.5", "wrong labels never equal to the true one, uniform over the "
+          "others whatever the batch, on 4 batches of 20,000 labels.",
+          gives_away=("mismatched_labels",))
+class MismatchedLabels(Checker):
+    def cases(self, rng):
+        out = []
+        for k, kind in ((10, "balanced"), (2, "balanced"), (3, "balanced"),
+                        (10, "skewed")):
+            if kind == "balanced":
+                y = rng.integers(0, k, _MISMATCH_N)
+            else:  # most of the batch is one class: a shuffle of it is not uniform
+                y = np.where(rng.random(_MISMATCH_N) < 0.8, 0,
+                             rng.integers(1, k, _MISMATCH_N))
+            out.append({"y": y.astype(np.int64), "k": k, "kind": kind})
+        return out
+
+    def run(self, mismatched_labels, case):
+        y = torch.tensor(case["y"], dtype=torch.int64)
+        out = call_student("5.5", mismatched_labels, y.clone(), int(case["k"]))
+        if type(out) is not torch.Tensor:
+            raise ExerciseFailed(
+                f"Exercise 5.5: return a torch.Tensor of labels, got "
+                f"{type(out).__name__}.")
+        if out.is_floating_point() or out.is_complex() or out.dtype == torch.bool:
+            raise ExerciseFailed(
+                f"Exercise 5.5: the labels have dtype {out.dtype}; return integers "
+                "(int64, like y): they index the one-hot code and the embedding.")
+        return {"out": torch.Tensor.numpy(torch.Tensor.cpu(out)).astype(np.int64)}
+
+    def verify(self, case, result):
+        y, k = np.asarray(case["y"]), int(case["k"])
+        n = len(y)
+        if type(result) is not dict:
+            raise ExerciseFailed("Exercise 5.5: expected a tensor of labels.")
+        got = result.get("out")
+        if type(got) is not np.ndarray or got.dtype.kind not in "iu":
+            raise ExerciseFailed("Exercise 5.5: the result is not a tensor of labels.")
+        where = f"with K = {k} classes"
+        if got.shape != y.shape:
+            raise ExerciseFailed(
+                f"Exercise 5.5: {where} expected one label per sample, shape "
+                f"{y.shape}, got {got.shape}.")
+        if got.min() < 0 or got.max() >= k:
+            raise ExerciseFailed(
+                f"Exercise 5.5: {where} your labels run from {got.min()} to "
+                f"{got.max()}; they must lie in 0 .. {k - 1}: wrap around with "
+                f"% num_classes.{STEP}{_MISMATCH_WORKED}")
+        hits = int(np.sum(got == y))
+        if hits:
+            batch_order = bool(np.all(np.sort(got) == np.sort(y)))
+            why = ("your wrong labels are the batch's own labels in another order: "
+                   "a shuffle gives some samples back their own label (and follows "
+                   "the batch's mix of classes)" if batch_order else
+                   "a label drawn from all K classes (or redrawn only once) can come "
+                   "out equal to the true one, and the pair is then a right pair "
+                   "that D is told to call fake")
+            raise ExerciseFailed(
+                f"Exercise 5.5: {where}, {hits} of {n} wrong labels equal the true "
+                f"label: {why}.{STEP}{_MISMATCH_WORKED}")
+        from scipy.stats import chi2
+
+        for true in range(k):
+            counts = np.bincount(got[y == true], minlength=k).astype(np.float64)
+            others = np.delete(counts, true)
+            if len(others) < 2:
+                continue  # K = 2: the one other label, nothing to spread
+            expected = others.sum() / len(others)
+            stat = float(np.sum((others - expected) ** 2 / expected))
+            if chi2.sf(stat, len(others) - 1) > 1e-7:
+                continue
+            shares = ", ".join(f"{j}: {c / others.sum():.0%}" for j, c in
+                               enumerate(counts) if j != true)
+            if np.count_nonzero(others) == 1:
+                why = ("always the same wrong label (y + 1, say): D then learns "
+                       "only that an image of class k does not go with the one "
+                       "label after it, and says nothing about the others")
+            elif np.count_nonzero(others) == len(others) - 1:
+                missing = [j for j in range(k) if j != true and counts[j] == 0]
+                why = (f"label {missing[0]} never appears: look at the bounds of "
+                       "your draw (torch.randint's upper bound is exclusive)")
+            elif case.get("kind") == "skewed":
+                why = ("the wrong labels follow the batch's mix of classes: in this "
+                       "batch 80 % of the images are 0s, and wrong labels taken "
+                       "from the batch are then mostly 0; draw them from the "
+                       "classes, not from the batch")
+            else:
+                why = "every other label must be equally likely"
+            raise ExerciseFailed(
+                f"Exercise 5.5: {where}, the wrong labels of the images of class "
+                f"{true} are not uniform over the other {k - 1} classes ({shares}): "
+                f"{why}.{STEP}{_MISMATCH_WORKED}")
+
+
+# -- 5.6 ---------------------------------------------------------------------
+
+_PARTS = ("kl_joint", "kl_images", "cond_entropy")
+
+
+def _class_parts(q, p, log=np.log):
+    """(KL(q(x,y) || p(x,y)), KL(q(x) || p(x)), H_q(y | x)) and the class term
+    E_q[-log p(y|x)], for tables (K labels, X images); 0 log 0 = 0."""
+    used = q > 0
+    qx, px = q.sum(axis=0), p.sum(axis=0)
+    kl_joint = float(np.sum(q[used] * log(q[used] / p[used])))
+    ux = qx > 0
+    kl_images = float(np.sum(qx[ux] * log(qx[ux] / px[ux])))
+    q_post = np.divide(q, qx, out=np.zeros_like(q), where=qx > 0)
+    cond = float(-np.sum(q[used] * log(q_post[used])))
+    term = float(-np.sum(q[used] * log((p / px)[used])))
+    return (kl_joint, kl_images, cond), term
+
+
+@exercise("5.6", "AC-GAN's class term split into KL of the joints, minus KL of the "
+          "image marginals, plus the generator's conditional entropy, on 5 tables.",
+          gives_away=("class_term_parts",))
+class ClassTermParts(Checker):
+    def cases(self, rng):
+        out = []
+        for i, (k, nx) in enumerate(((2, 6), (3, 8), (2, 40), (4, 5), (3, 7))):
+            p = rng.dirichlet(np.full(k * nx, 1.5)).reshape(k, nx)
+            q = rng.dirichlet(np.full(k * nx, 0.8)).reshape(k, nx)
+            if i in (1, 2):  # the labels asked for with the data's own frequencies
+                q = q / q.sum(axis=1, keepdims=True) * p.sum(axis=1, keepdims=True)
+            if i == 3:  # the generator never draws some images
+                q[:, 1] = 0.0
+                q[0, 3] = 0.0
+                q /= q.sum()
+            out.append({"q": q, "p": p})
+        return out
+
+    def run(self, class_term_parts, case):
+        q = torch.tensor(case["q"], dtype=torch.float64)
+        p = torch.tensor(case["p"], dtype=torch.float64)
+        out = call_student("5.6", class_term_parts, q.clone(), p.clone())
+        if type(out) not in (tuple, list) or len(out) != 3:
+            raise ExerciseFailed(
+                "Exercise 5.6: return a tuple of three numbers (kl_joint, kl_images, "
+                f"cond_entropy), got {type(out).__name__}"
+                + (f" of length {len(out)}" if type(out) in (tuple, list) else "")
+                + ".")
+        for name, v in zip(_PARTS, out):
+            if type(v) in (float, torch.Tensor) and not bool(
+                    torch.isfinite(torch.as_tensor(v)).all()):
+                raise ExerciseFailed(
+                    f"Exercise 5.6: {name} is {float(v)} on a table where the "
+                    "generator puts no mass on some cells: count 0 log 0 as 0 (sum "
+                    "only over cells with q > 0, or use torch.xlogy).")
+        return {name: plain_float("5.6", v, name) for name, v in zip(_PARTS, out)}
+
+    def verify(self, case, result):
+        q = np.asarray(case["q"], dtype=np.float64)
+        p = np.asarray(case["p"], dtype=np.float64)
+        if type(result) is not dict:
+            raise ExerciseFailed("Exercise 5.6: expected three numbers.")
+        got = [as_float("5.6", result.get(name), name) for name in _PARTS]
+        parts, term = _class_parts(q, p)
+        where = f"for a {q.shape[0]} x {q.shape[1]} table"
+        if all(abs(g - e) <= 1e-9 * max(1.0, abs(e)) for g, e in zip(got, parts)):
+            return
+        kl_joint, kl_images, cond = parts
+        used = q > 0
+        qx, px = q.sum(axis=0), p.sum(axis=0)
+        qy, py = q.sum(axis=1), p.sum(axis=1)
+        reverse_joint = float(np.sum(p * np.log(p / np.where(used, q, 1.0))))\
+            if used.all() else None
+        reverse_images = float(np.sum(px * np.log(px / qx))) if (qx > 0).all() \
+            else None
+        q_joint_entropy = float(-np.sum(q[used] * np.log(q[used])))
+        p_post = p / px
+        wrong = {
+            "kl_joint": [
+                (reverse_joint, "the divergence of the joints is taken under the "
+                 "generator's q, the distribution the class term averages over: "
+                 "KL(q || p), not KL(p || q)."),
+                (-kl_joint, "KL(q || p) = sum q log(q / p): you have its negative."),
+                (float(np.sum(q[used] * np.log2(q[used] / p[used]))),
+                 "work in nats: natural logarithms."),
+                (kl_images, "the first part compares the joint tables q(x, y) and "
+                 "p(x, y) cell by cell; the image marginals are the second part."),
+            ],
+            "kl_images": [
+                (reverse_images, "the divergence of the image marginals is taken "
+                 "under q: KL(q(x) || p(x)), not KL(p(x) || q(x))."),
+                (-kl_images, "return KL(q(x) || p(x)) itself, a number >= 0: the "
+                 "decomposition subtracts it."),
+                (float(np.sum(qy * np.log(qy / py))), "the second part is about the "
+                 "images: sum the tables over the labels (axis 0) to get q(x) and "
+                 "p(x), not over the images. (The label marginals are often equal, "
+                 "since G is asked for labels with the data's frequencies.)"),
+            ],
+            "cond_entropy": [
+                (term, "that is the whole class term, E_q[-log p(y | x)]. The third "
+                 "part is the entropy of the generator's OWN labels given the image, "
+                 "from q(y | x) = q(x, y) / q(x)."),
+                (float(-np.sum(p * np.log(p_post))), "that is the data's conditional "
+                 "entropy H_p(y | x); the third part is the generator's: weights "
+                 "q(x, y) and log q(y | x)."),
+                (q_joint_entropy, "that is the joint entropy H_q(x, y); the "
+                 "conditional one divides by q(x) inside the log: "
+                 "H_q(y | x) = -sum q(x, y) log q(y | x)."),
+                (-cond, "an entropy is >= 0: -sum q log q(y | x)."),
+            ],
+        }
+        for name, g, e in zip(_PARTS, got, parts):
+            if abs(g - e) <= 1e-9 * max(1.0, abs(e)):
+                continue
+            hint = known_mistake(g, wrong[name], 1e-9)
+            if hint:
+                raise ExerciseFailed(
+                    f"Exercise 5.6: {where}, {name}: {hint}{STEP}Write -log p(y|x) "
+                    "= -log p(x, y) + log p(x), then add and subtract log q(x, y) "
+                    "and log q(x): -log p(y|x) = log(q(x,y) / p(x,y)) - "
+                    "log(q(x) / p(x)) - log q(y|x). Average over q(x, y).")
+            raise ExerciseFailed(
+                f"Exercise 5.6: {where}, {name}: {mismatch(g, e)}. The three parts "
+                f"must add up to the class term E_q[-log p(y|x)] = {term:.6g} as "
+                f"kl_joint - kl_images + cond_entropy; yours give "
+                f"{got[0] - got[1] + got[2]:.6g}.{STEP}Start from -log p(y|x) = "
+                "-log p(x, y) + log p(x) and add and subtract log q(x, y) and "
+                "log q(x).")
