@@ -11,7 +11,8 @@ kind) and its slowest cells:
 
 The kinds, first match wins: *training* (a cell that calls ``train_gan``,
 ``.backward(`` or ``.step(``, or a function whose name starts with ``train``,
-``run_``, ``fit_`` or ``stability_run``), *evaluation* (``metrics.``,
+``run_``, ``fit`` or ``stability_run``, or a hand-written loop of ``step_D`` /
+``step_G``), *evaluation* (``metrics.``,
 ``evaluate``, ``score``, ``classifier``, ``wasserstein``, ``sample``),
 *plotting* (``plt.``, ``plotting.``, ``show_``, ``widgets``), *data* (``data.``,
 ``mnist``, ``load``) and *other*. A cell's kind is a guess from its text; the
@@ -29,7 +30,7 @@ from pathlib import Path
 
 KINDS = [
     ("training", r"train_gan\(|\.backward\(|\.step\(|\btrain\w*\(|\brun_\w+\(|"
-                 r"\bfit_\w+\(|stability_run\(|infogan_moons\("),
+                 r"\bfit_\w+\(|\bfit\(|\bstep_[DG]\(|stability_run\(|infogan_moons\("),
     ("evaluation", r"metrics\.|evaluate|score|classifier|wasserstein|sample"),
     ("plotting", r"plt\.|plotting\.|show_|widgets\."),
     ("data", r"\bdata\.|mnist|load"),
