@@ -51,6 +51,7 @@ __all__ = [
     "least_squares_losses",
     "least_squares_optimal_d",
     "pearson_chi2_divergence",
+    "least_squares_chi2_link",
     "parallel_lines_distances",
     "wasserstein_losses",
     "interpolate_gradient_penalty",
@@ -263,6 +264,12 @@ def least_squares_optimal_d(p_data, p_g, a, b):
 def pearson_chi2_divergence(p, q, x):
     """Exercise 7.3: the integral of (p - q)^2 / q over the grid x (trapezoids)."""
     return float(torch.trapezoid((p - q).pow(2) / q, x))
+
+
+def least_squares_chi2_link(a, b, c):
+    """Exercise 7.4: (scale, constant) with 2C(G) = scale * chi^2(2 p_g || p_data +
+    p_g) + constant for LSGAN's coding (a, b, c): ((b - a)^2 / 4, 2 ((a + b)/2 - c)^2)."""
+    return (b - a) ** 2 / 4, 2 * ((a + b) / 2 - c) ** 2
 
 
 def parallel_lines_distances(theta):

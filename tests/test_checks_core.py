@@ -244,6 +244,7 @@ FALLBACKS = [
     ("7.1", "07_lsgan", reference.least_squares_losses),
     ("7.2", "07_lsgan", reference.least_squares_optimal_d),
     ("7.3", "07_lsgan", reference.pearson_chi2_divergence),
+    ("7.4", "07_lsgan", reference.least_squares_chi2_link),
     ("8.1", "08_wgan", reference.parallel_lines_distances),
     ("8.2", "08_wgan", reference.wasserstein_losses),
     ("8.3", "08_wgan", reference.interpolate_gradient_penalty),

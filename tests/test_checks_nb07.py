@@ -6,7 +6,7 @@ from course_utils import checks
 from solutions import exercise_tests, solution
 
 STEM = "07_lsgan"
-SOLUTIONS = {ex: solution(STEM, ex) for ex in ("7.1", "7.2", "7.3")}
+SOLUTIONS = {ex: solution(STEM, ex) for ex in ("7.1", "7.2", "7.3", "7.4")}
 
 
 def _ls(real, fake, a, b, c, half=0.5, reduce="mean", target_g=None, swap=False,
@@ -74,6 +74,29 @@ WRONG = {
          "equally spaced"),
         (lambda p, q, x: _trapezoid_mean_step((p - q) ** 2 / q, x), "one width"),
     ],
+    "7.4": [
+        (lambda a, b, c: (1.0, 0.0), "Mao et al.'s conditions"),  # Mao's coding only
+        (lambda a, b, c: (abs(b - a) / 2, 2 * ((a + b) / 2 - c) ** 2), "squared"),
+        (lambda a, b, c: ((b - a) ** 2, 2 * ((a + b) / 2 - c) ** 2), "half the gap"),
+        (lambda a, b, c: ((b - a) ** 2 / 2, 2 * ((a + b) / 2 - c) ** 2),
+         "half the gap"),
+        (lambda a, b, c: ((b - a) ** 2 / 8, 2 * ((a + b) / 2 - c) ** 2),
+         "factor 2 already"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 0.0), "c only shifts the value"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, ((a + b) / 2 - c) ** 2), "whose mass is 2"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 4 * ((a + b) / 2 - c) ** 2),
+         "the constant is 2 (m - c)^2"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 2 * (b - c) ** 2), "uses the midpoint"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 2 * (a - c) ** 2), "uses the midpoint"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 2 * ((a + b) / 2 - c) ** 2
+                          + 2 * (b - a) * ((a + b) / 2 - c)), "no cross term"),
+        # the two swapped: scale and constant in the wrong order
+        (lambda a, b, c: (2 * ((a + b) / 2 - c) ** 2, (b - a) ** 2 / 4), None),
+        (lambda a, b, c: (b - a) ** 2 / 4, "two numbers"),
+        (lambda a, b, c: ((b - a) ** 2 / 4, 2 * ((a + b) / 2 - c) ** 2, 0.0),
+         "two numbers"),
+        (lambda a, b, c: (float("nan"), 0.0), None),
+    ],
 }
 
 
@@ -97,3 +120,30 @@ def test_the_package_answers_are_refused_by_the_grader():
     assert scan_gives_away("7.1", "def f(r, f, a, b, c):\n    L = losses.lsgan(a, b, c)\n")
     assert scan_gives_away("7.2", "def f(pd, pg, a, b):\n"
                            "    return divergences.optimal_discriminator(pd, pg, 0)\n")
+
+
+def test_chi2_link_from_m_and_h_is_accepted(capsys):
+    def via_midpoint(a, b, c):
+        m, h = (a + b) / 2, (b - a) / 2
+        return torch.tensor(h * h), float(2 * (m - c) ** 2)
+
+    checks.check("7.4", via_midpoint)
+    assert capsys.readouterr().out.startswith("Exercise 7.4 passed")
+
+
+def test_second_refusal_of_7_4_adds_the_worked_step():
+    from course_utils.checks import _core
+
+    def wrong(a, b, c):
+        return 0.77, 1.0
+
+    _core._REFUSALS.clear()  # as in a fresh kernel
+    messages = []
+    for _ in range(2):
+        try:
+            checks.check("7.4", wrong)
+        except checks.ExerciseFailed as err:
+            messages.append(str(err))
+    assert "Worked step" not in messages[0] and "Worked step" in messages[1]
+    assert "Of the three terms" in messages[1]
+    _core._REFUSALS.clear()

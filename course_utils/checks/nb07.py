@@ -6,6 +6,8 @@ Exercise 7.2: ``ls_optimal_d(p_data, p_g, a, b)``, the least-squares optimal
 discriminator (b p_data + a p_g) / (p_data + p_g), derived.
 Exercise 7.3: ``pearson_chi2(p, q, x)``, the Pearson chi-square divergence
 integral of (p - q)^2 / q by the trapezoidal rule on the grid ``x``.
+Exercise 7.4: ``chi2_link(a, b, c)``, derived: the scale and the constant of
+2C(G) = scale * chi^2(2 p_g || p_data + p_g) + constant for any coding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 
 from course_utils.checks._core import (
+    STEP,
     Checker,
     ExerciseFailed,
     as_array,
@@ -23,6 +26,7 @@ from course_utils.checks._core import (
     call_student,
     exercise,
     input_gradients,
+    judge_derived,
     known_mistake,
     plain_float,
     plain_tensor,
@@ -298,3 +302,81 @@ class PearsonChi2(Checker):
             hint="Evaluate (p - q)^2 / q on the grid and integrate it with "
             "torch.trapezoid(values, x).",
         )
+
+
+# -- 7.4 ---------------------------------------------------------------------
+
+
+@exercise("7.4", "2C(G) = scale * chi^2(2 p_g || p_data + p_g) + constant: the scale "
+          "and the constant match for 6 codings.",
+          gives_away=("least_squares_chi2_link",))
+class ChiSquareLink(Checker):
+    """``chi2_link(a, b, c)`` -> ``(scale, constant)``, derived from D* - c =
+    (m - c) + h (p_data - p_g) / (p_data + p_g) with m = (a + b)/2, h = (b - a)/2:
+    scale h^2 = (b - a)^2 / 4, constant 2 (m - c)^2 (the mass of p_data + p_g
+    is 2; the cross term integrates p_data - p_g to 0)."""
+
+    def cases(self, rng):
+        codings = [(-1.0, 1.0, 0.0), (0.0, 1.0, 1.0), (-1.0, 1.0, 1.0),
+                   (2.0, -1.0, 0.25)]
+        codings += [tuple(round(float(v), 3) for v in (rng.uniform(-2, 0),
+                                                       rng.uniform(0.5, 3),
+                                                       rng.uniform(-1, 2)))
+                    for _ in range(2)]
+        return [{"a": a, "b": b, "c": c} for a, b, c in codings]
+
+    def run(self, chi2_link, case):
+        out = call_student("7.4", chi2_link, float(case["a"]), float(case["b"]),
+                           float(case["c"]))
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ExerciseFailed("Exercise 7.4: return two numbers, (scale, constant).")
+        return {"scale": plain_float("7.4", out[0], "the scale"),
+                "constant": plain_float("7.4", out[1], "the constant")}
+
+    def verify(self, case, result):
+        a, b, c = float(case["a"]), float(case["b"]), float(case["c"])
+        if type(result) is not dict:
+            raise ExerciseFailed("Exercise 7.4: return two numbers, (scale, constant).")
+        scale = as_float("7.4", result.get("scale"), "the scale")
+        constant = as_float("7.4", result.get("constant"), "the constant")
+        m, h = (a + b) / 2, (b - a) / 2
+        where = f"for (a, b, c) = ({a:g}, {b:g}, {c:g})"
+        mao = abs(h) == 1 and m == c
+        judge_derived(
+            "7.4", scale, h * h, [
+                (None if mao else 1.0, "the scale is 1 only under Mao et al.'s "
+                 "conditions (b - a = 2); in general it comes from the h term of "
+                 f"D* - c.{STEP}D* - c = (m - c) + h (p_data - p_g) / (p_data + p_g) "
+                 "with h = (b - a)/2: squared and integrated against p_data + p_g, "
+                 "its last term is h^2 times the chi-square integral."),
+                (abs(h), "in the scale, h enters squared: the chi-square term is h^2 "
+                 "(p_data - p_g)^2 / (p_data + p_g)."),
+                ((b - a) ** 2, "in the scale, h is half the gap, (b - a)/2, so h^2 = (b - a)^2 / 4."),
+                ((b - a) ** 2 / 2, "in the scale, h is half the gap, (b - a)/2, so h^2 = (b - a)^2 / "
+                 "4; the 2 of 2C(G) is already on the left-hand side."),
+                ((b - a) ** 2 / 8, "2C(G) has the factor 2 already: the scale of "
+                 "chi^2 in 2C(G) is h^2, not h^2 / 2."),
+            ], where,
+            "That scale is not h^2 for this coding. Write D* - c as (m - c) + h (p_data - p_g) / (p_data + p_g), square it "
+            f"and integrate against p_data + p_g.{STEP}Of the three terms, only "
+            "h^2 (p_data - p_g)^2 / (p_data + p_g) involves the divergence.")
+        judge_derived(
+            "7.4", constant, 2 * (m - c) ** 2, [
+                (None if m == c else 0.0, "c only shifts the value, and it does shift "
+                 "it: (m - c)^2 times the mass of p_data + p_g stays unless c is the "
+                 "midpoint (a + b)/2."),
+                ((m - c) ** 2, "integrate the constant term against p_data + p_g, "
+                 "whose mass is 2, not 1."),
+                (None if m == c else 4 * (m - c) ** 2, "the mass of p_data + p_g is 2: "
+                 "the constant is 2 (m - c)^2."),
+                (None if b == m else 2 * (b - c) ** 2, "the constant uses the midpoint "
+                 "m = (a + b)/2 of the coding, not b."),
+                (None if a == m else 2 * (a - c) ** 2, "the constant uses the midpoint "
+                 "m = (a + b)/2 of the coding, not a."),
+                (2 * (m - c) ** 2 + 4 * h * (m - c) if h * (m - c) != 0 else None,
+                 "the constant has no cross term: 2h(m - c) (p_data - p_g) "
+                 "integrates to 0, since both densities have mass 1."),
+            ], where,
+            "That constant is off. Integrate (m - c)^2 (p_data + p_g) and the cross term 2h(m - c) "
+            f"(p_data - p_g) over x.{STEP}Both densities have mass 1, so the first "
+            "gives 2 (m - c)^2 and the second 0.")
