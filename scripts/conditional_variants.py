@@ -21,6 +21,7 @@ and its tests can tell whether the code is still the code that made the table.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import platform
@@ -68,8 +69,10 @@ def tagged_sources(notebook: Path = NOTEBOOK) -> dict:
 
 
 def code_sha256(sources: dict) -> str:
-    """SHA-256 of the recipe cells (the parameters cell may change)."""
-    text = "\n".join(sources[tag] for tag in TAGS[1:])
+    """SHA-256 of the recipe cells' code (the parameters cell may change): of their
+    syntax trees, so that comments, line breaks and the split of the code into
+    cells do not count, and any change to what the code does does."""
+    text = "\n".join(ast.dump(ast.parse(sources[tag])) for tag in TAGS[1:])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
