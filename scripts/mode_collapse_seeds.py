@@ -28,9 +28,11 @@ plus ``unrolled_sgd``: the unrolled GAN whose look-ahead takes plain SGD steps a
 
 The data, networks, update rules, training loop and scores are the notebook's
 own: the script runs its parameters cell and the cells tagged "seed-recipe", then
-calls the ``run_method`` function they define, so the tables and the notebook
-cannot drift apart. Runs go one after the other on one thread; the JSON is
-rewritten after each run, so a run that is stopped keeps what it finished.
+calls the functions they define (``run_method``, ``fit_density_ratio``,
+``rejection_figures``, ``mnist_gan``), so the tables are made by the notebook's own
+code; after a change to those cells, rerun the runs they affect. Runs go one after
+the other on one thread; the JSON is rewritten after each run, so a run that is
+stopped keeps what it finished.
 """
 
 from __future__ import annotations
@@ -185,12 +187,15 @@ def parse_run(text: str) -> list[tuple]:
     kind, dataset, method, seeds = text.split(":")
     if kind == "mnist":
         if (dataset, method) != ("mnist", "rates"):
-            raise ValueError(f"bad run {text!r}: MNIST runs are mnist:mnist:rates:SEEDS")
-    elif kind not in ("remedy", "best", "rejection") or dataset not in ("ring", "grid") \
-            or method not in METHODS or (kind == "rejection" and method != "packed"):
+            raise ValueError(f"bad run {text!r}: MNIST runs are "
+                             "mnist:mnist:rates:SEEDS")
+    elif (kind not in ("remedy", "best", "rejection")
+          or dataset not in ("ring", "grid") or method not in METHODS
+          or (kind == "rejection" and method != "packed")):
         raise ValueError(f"bad run {text!r}")
     first, _, last = seeds.partition("-")
-    return [(kind, dataset, method, s) for s in range(int(first), int(last or first) + 1)]
+    return [(kind, dataset, method, s)
+            for s in range(int(first), int(last or first) + 1)]
 
 
 def main(argv=None) -> int:

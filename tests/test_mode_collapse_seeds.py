@@ -36,7 +36,8 @@ def test_quick_runs_write_rows_and_bundles(tmp_path, capsys):
     table = json.loads((tmp_path / script.OUT_FILE).read_text())
     kinds = {(r["kind"], r["dataset"], r["method"], r["seed"]) for r in table["runs"]}
     assert kinds == {("best", "grid", "packed", 0), ("rejection", "grid", "packed", 0),
-                     ("remedy", "ring", "unrolled_sgd", 1), ("mnist", "mnist", "rates", 0)}
+                     ("remedy", "ring", "unrolled_sgd", 1),
+                     ("mnist", "mnist", "rates", 0)}
     rejection = [r for r in table["runs"] if r["kind"] == "rejection"][0]
     assert rejection["n"] > 0 and 0 < rejection["accepted"] <= 1
     mnist = [r for r in table["runs"] if r["kind"] == "mnist"][0]
