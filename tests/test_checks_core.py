@@ -241,6 +241,8 @@ FALLBACKS = [
     ("5.2", "05_conditional_and_infogan", reference.variational_info_bound),
     ("5.3", "05_conditional_and_infogan", reference.infogan_info_losses),
     ("5.4", "05_conditional_and_infogan", reference.matched_assignment_accuracy),
+    ("5.5", "05_conditional_and_infogan", updates.mismatched_labels),
+    ("5.6", "05_conditional_and_infogan", reference.class_term_parts),
     ("7.1", "07_lsgan", reference.least_squares_losses),
     ("7.2", "07_lsgan", reference.least_squares_optimal_d),
     ("7.3", "07_lsgan", reference.pearson_chi2_divergence),

@@ -176,3 +176,21 @@ def test_later_cells_reach_exercise_functions_through_student_or(path):
                 raise AssertionError(
                     f"cell {i} calls {node.id} (Exercise {defined[node.id][0]}) "
                     "directly; go through checks.student_or")
+
+
+KINDS = ("derive", "predict", "design", "transcribe")
+
+
+def test_exercise_kinds_two_thirds_ask_for_more_than_a_transcription():
+    """An exercise cell's metadata says what it asks of the student: to derive a
+    result, predict a number before the run that shows it, design a piece the
+    notebook then uses, or transcribe a formula printed above it. At least two
+    thirds of the course's exercises ask for more than a transcription."""
+    kinds = {}
+    for path in NOTEBOOKS:
+        nb = nbtools.read(path)
+        for ex_id, idx in nbtools.exercise_cells(nb).items():
+            kinds[ex_id] = nb.cells[idx].metadata.get("kind")
+            assert kinds[ex_id] in KINDS, f"exercise {ex_id}: kind {kinds[ex_id]!r}"
+    thinking = sum(kind != "transcribe" for kind in kinds.values())
+    assert 3 * thinking >= 2 * len(kinds), (thinking, len(kinds))
