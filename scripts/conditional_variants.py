@@ -57,15 +57,9 @@ MEASURES = ("accuracy", "fd", "fd_real", "confident", "confident_real", "entropy
 def tagged_sources(notebook: Path = NOTEBOOK) -> dict:
     """The sources of the notebook's cells tagged with TAGS, by tag (the cells of
     one tag in their order, joined)."""
-    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    sources = {}
-    for tag in TAGS:
-        found = [c for c in cells if tag in c.get("metadata", {}).get("tags", [])]
-        if not found or (tag == "parameters" and len(found) > 1):
-            raise RuntimeError(f"{notebook.name} has {len(found)} cells tagged "
-                               f"{tag!r}")
-        sources[tag] = "\n\n".join("".join(c["source"]) for c in found)
-    return sources
+    from course_utils.instructor import notebooks as nbtools
+
+    return nbtools.tagged_sources(notebook, TAGS)
 
 
 def code_sha256(sources: dict) -> str:

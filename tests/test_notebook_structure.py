@@ -194,3 +194,14 @@ def test_exercise_kinds_two_thirds_ask_for_more_than_a_transcription():
             assert kinds[ex_id] in KINDS, f"exercise {ex_id}: kind {kinds[ex_id]!r}"
     thinking = sum(kind != "transcribe" for kind in kinds.values())
     assert 3 * thinking >= 2 * len(kinds), (thinking, len(kinds))
+
+
+def test_tagged_sources_joins_a_tags_cells_and_refuses_a_missing_tag():
+    path = nbtools.find_notebook("05")
+    sources = nbtools.tagged_sources(path, ("parameters", "moons-infogan"))
+    nb = nbtools.read(path)
+    tagged = [c.source for c in nb.cells if "moons-infogan" in c.metadata.get("tags", [])]
+    assert len(tagged) >= 2 and sources["moons-infogan"] == "\n\n".join(tagged)
+    assert sources["parameters"] == nb.cells[nbtools.parameters_index(nb)].source
+    with pytest.raises(RuntimeError, match="0 cells tagged 'no-such-tag'"):
+        nbtools.tagged_sources(path, ("no-such-tag",))

@@ -215,6 +215,22 @@ def inject_parameters(nb, parameters: dict) -> nbformat.NotebookNode:
 DEFAULT_BUDGET_SECONDS = 180
 
 
+def tagged_sources(path, tags) -> dict:
+    """The sources of the notebook's cells tagged with each of ``tags``, by tag
+    (the cells of one tag in their order, joined by a blank line), for the
+    scripts that run a notebook's own recipe cells. Raises RuntimeError when a
+    tag has no cell, or ``parameters`` more than one."""
+    path = Path(path)
+    cells = read(path).cells
+    sources = {}
+    for tag in tags:
+        found = [c for c in cells if tag in c.get("metadata", {}).get("tags", [])]
+        if not found or (tag == "parameters" and len(found) > 1):
+            raise RuntimeError(f"{path.name} has {len(found)} cells tagged {tag!r}")
+        sources[tag] = "\n\n".join(c.source for c in found)
+    return sources
+
+
 def time_budget(nb) -> int:
     """The wall-time budget of a notebook at its defaults, in seconds."""
     budget = nb.metadata.get("course", {}).get("budget_seconds", DEFAULT_BUDGET_SECONDS)
