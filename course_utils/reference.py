@@ -163,6 +163,14 @@ def w1_of_translation(shift):
     return float(torch.as_tensor(shift, dtype=torch.float64).norm())
 
 
+def ema_initial_weight(beta, n):
+    """Exercise 6.3: the weight of the starting weights theta_0 in a moving average
+    that starts as theta_0 and takes beta * average + (1 - beta) * theta_t after
+    each of n steps: beta ** n (each step scales the whole average by beta and adds
+    nothing of theta_0)."""
+    return beta ** n
+
+
 def line_squared_length(d, t):
     """Exercise 6.5: E|(1 - t) z0 + t z1|^2 = d ((1 - t)^2 + t^2) for independent
     standard Gaussian codes in d dimensions."""

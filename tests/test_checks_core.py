@@ -227,7 +227,7 @@ FALLBACKS = [
     ("3.2", "03_point_cloud_gan", reference.generator_step),
     ("6.1", "06_dcgan", reference.upsampling_block),
     ("6.2", "06_dcgan", reference.dcgan_conv_init),
-    ("6.3", "06_dcgan", losses.d_loss_minimax),
+    ("6.3", "06_dcgan", reference.ema_initial_weight),
     ("6.4", "06_dcgan", reference.spherical_interpolation),
     ("3.3", "03_point_cloud_gan", reference.w1_of_translation),
     ("6.5", "06_dcgan", reference.line_squared_length),

@@ -45,7 +45,9 @@ def test_2_1_reference_passes_and_output_is_stable():
 
 @pytest.mark.parametrize("wrong,match", [
     (lambda p, q, x: q(x) / (p(x) + q(x)), "fake"),
-    (lambda p, q, x: p(x) / q(x), "D\\*"),
+    (lambda p, q, x: p(x) / q(x), "not a probability"),
+    (lambda p, q, x: torch.full_like(x, 0.5), "only where"),
+    (lambda p, q, x: p(x) / (p(x) + q(x)) ** 2, "D\\*"),
     (lambda p, q, x: (p(x) / (p(x) + q(x))).tolist(), "torch.Tensor"),
     (lambda p, q, x: (p(x) / (p(x) + q(x)))[:-1], "shape"),
 ])

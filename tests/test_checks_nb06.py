@@ -1,5 +1,7 @@
 """The checkers of 06_dcgan accept the reference solutions and refuse wrong ones."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,7 +17,7 @@ generator_block = solution("06_dcgan", "6.1")
 dcgan_init = solution("06_dcgan", "6.2")
 
 
-discriminator_loss = solution("06_dcgan", "6.3")
+initial_weight = solution("06_dcgan", "6.3")
 
 
 slerp = solution("06_dcgan", "6.4")
@@ -27,7 +29,7 @@ line_squared_length = solution("06_dcgan", "6.5")
 SOLUTIONS = {
     "6.1": generator_block,
     "6.2": dcgan_init,
-    "6.3": discriminator_loss,
+    "6.3": initial_weight,
     "6.4": slerp,
     "6.5": line_squared_length,
 }
@@ -150,15 +152,14 @@ WRONG = {
         _init_everything_with_weights,
     ],
     "6.3": [
-        lambda r, f: (
-            -torch.log(torch.sigmoid(r)).mean()  # overflows at -200
-            - torch.log(1 - torch.sigmoid(f)).mean()
-        ),
-        lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(),  # wrong label
-        lambda r, f: F.softplus(torch.cat([-r, f])).mean(),  # one mean over both
-        lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean()).item() / 2,
-        lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(),  # sums, not means
-        lambda r, f: -(F.softplus(-r).mean() + F.softplus(f).mean()),  # sign
+        lambda beta, n: (1 - beta) * beta**n,  # theta_0 entered like a step
+        lambda beta, n: 1 - beta**n,  # the trained weights' share
+        lambda beta, n: beta ** (n - 1),
+        lambda beta, n: beta ** (n + 1),
+        lambda beta, n: math.exp(-n * (1 - beta)),  # the continuous approximation
+        lambda beta, n: 1 - n * (1 - beta),  # linearised
+        lambda beta, n: beta * n,
+        lambda beta, n: "beta ** n",  # not a number
     ],
     "6.4": [
         lambda z0, z1, t: (1 - t) * z0 + t * z1,  # linear
@@ -226,6 +227,13 @@ def test_checks_leave_the_global_random_state_alone():
         ("6.1", _block(6, 2, 2), "smallest kernel"),
         ("6.2", _init_uniform_same_std, "normal shape"),
         ("6.2", _init_everything_with_weights, "leave every other module alone"),
+        ("6.3", lambda beta, n: (1 - beta) * beta**n, "starts as theta_0"),
+        ("6.3", lambda beta, n: 1 - beta**n, "all the trained weights"),
+        ("6.3", lambda beta, n: beta ** (n - 1), "one factor"),
+        ("6.3", lambda beta, n: beta ** (n + 1), "one factor"),
+        ("6.3", lambda beta, n: math.exp(-n * (1 - beta)), "approximation"),
+        ("6.3", lambda beta, n: 1 - n * (1 - beta), "approximation"),
+        ("6.3", lambda beta, n: beta * n, "Unroll the update"),
         ("6.4", _slerp_naive, "Omega is 0"),
         ("6.4", _slerp_z0_when_parallel, "differ in length"),
         ("6.5", lambda d, t: float(d), "end points only"),

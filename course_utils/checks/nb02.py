@@ -130,9 +130,25 @@ class OptimalDiscriminator(Checker):
                 "Exercise 2.1: you returned p_g / (p_data + p_g), the probability "
                 "that x is fake. D(x) is the probability that x is real."
             )
+        if bool((got > 1 + 1e-9).any()) or bool((got < -1e-9).any()):
+            raise ExerciseFailed(
+                "Exercise 2.1: D*(x) leaves [0, 1] at some points, so it is not a "
+                "probability (a ratio p_data / p_g, for example, is not). Solve "
+                f"f'(y) = 0 for y in (0, 1).{STEP}f'(y) = a / y - b / (1 - y) = 0 "
+                "gives a (1 - y) = b y, so y = a / (a + b)."
+            )
+        if torch.allclose(got, torch.full_like(got, 0.5), atol=1e-9) and not \
+                torch.allclose(expected, torch.full_like(expected, 0.5), atol=1e-9):
+            raise ExerciseFailed(
+                "Exercise 2.1: you returned 1/2 everywhere, which is D* only where "
+                "p_data(x) = p_g(x). The maximiser of a log y + b log(1 - y) moves "
+                f"with a and b.{STEP}f'(y) = a / y - b / (1 - y) = 0 gives "
+                "y = a / (a + b)."
+            )
         require_close(
             "2.1", got, expected, what="D*(x)", atol=1e-9, rtol=1e-7,
-            hint="Maximise p_data(x) log y + p_g(x) log(1 - y) over y for each x: "
+            hint="Maximise p_data(x) log y + p_g(x) log(1 - y) over y at each x: "
+            f"set the derivative in y to zero and solve.{STEP}"
             "a log y + b log(1 - y) is largest at y = a / (a + b).",
         )
 

@@ -1,9 +1,10 @@
 """Checkers for 06_dcgan.
 
-Exercises 6.1 to 6.4 build pieces the notebook then uses (a generator block, the
-DCGAN initialisation, the discriminator's loss, spherical interpolation); 6.5 is
-a derivation: the expected squared length of a code on the straight line between
-two independent Gaussian codes.
+Exercises 6.1, 6.2 and 6.4 build pieces the notebook then uses (a generator
+block, the DCGAN initialisation, spherical interpolation); 6.3 and 6.5 are
+derivations: the weight the untrained generator keeps in the moving average of
+its weights, and the expected squared length of a code on the straight line
+between two independent Gaussian codes.
 """
 
 from __future__ import annotations
@@ -313,47 +314,71 @@ class DCGANInit(Checker):
 
 
 # ------------------------------------------------------------------ 6.3
-@exercise("6.3", "the discriminator's loss matches, also for extreme logits.",
-          gives_away=("d_loss_minimax",))
-class DiscriminatorLoss(Checker):
+_EMA_START = (
+    "Unroll the update avg_t = beta * avg_(t-1) + (1 - beta) * theta_t from "
+    "avg_0 = theta_0 for two or three steps and follow theta_0's coefficient."
+)
+
+
+@exercise("6.3", "theta_0's weight in the moving average matches for 6 pairs "
+          "(beta, n).", gives_away=("ema_initial_weight",))
+class EmaInitialWeight(Checker):
+    """``initial_weight(beta, n)``: the weight that the starting weights theta_0
+    keep in a moving average that starts as theta_0 and is updated n times,
+    beta ** n. A derivation: unroll the recursion."""
+
     def cases(self, rng):
-        def logits(shape, scale=1.0, shift=0.0):
-            return (rng.standard_normal(shape) * scale + shift).astype(np.float32)
+        pairs = [(0.998, 1200), (0.5, 3), (0.9, 1), (0.9, 0),
+                 (float(rng.uniform(0.95, 0.999)), int(rng.integers(50, 5000))),
+                 (float(rng.uniform(0.1, 0.9)), int(rng.integers(2, 7)))]
+        return [{"beta": b, "n": n} for b, n in pairs]
 
-        return [
-            {"real": logits((64, 1)), "fake": logits((64, 1))},
-            # batch sizes differ
-            {"real": logits((10, 1), 4, 1), "fake": logits((25, 1), 4, -1)},
-            {"real": np.array([[200.0], [-200.0], [0.0]], dtype=np.float32),
-             "fake": np.array([[-200.0], [150.0]], dtype=np.float32)},
-        ]
-
-    def run(self, discriminator_loss, case):
-        real, fake = torch.tensor(case["real"]), torch.tensor(case["fake"])
+    def run(self, initial_weight, case):
         return plain_float(
-            "6.3", call_student("6.3", discriminator_loss, real, fake),
-            "discriminator_loss(real_logits, fake_logits)",
+            "6.3", call_student("6.3", initial_weight, case["beta"], case["n"]),
+            f"initial_weight({case['beta']}, {case['n']})",
         )
 
     def verify(self, case, result):
-        got = as_float("6.3", result, "discriminator_loss(real_logits, fake_logits)")
-        r = torch.tensor(case["real"], dtype=torch.float64)
-        f = torch.tensor(case["fake"], dtype=torch.float64)
-        expected = (F.softplus(-r).mean() + F.softplus(f).mean()).item()
-        hint = (
-            "loss_D is the binary cross-entropy with label 1 on the real logits "
-            "plus the one with label 0 on the fake logits, each a mean over its "
-            "own batch."
-        )
-        if r.abs().max() > 100:
-            hint += (
-                " For logits like -200, sigmoid rounds to 0 and log to -inf: use "
-                "F.binary_cross_entropy_with_logits (or softplus), which stays "
-                "finite."
+        beta, n = float(case["beta"]), int(case["n"])
+        what = f"initial_weight({beta:g}, {n})"
+        got = as_float("6.3", result, what)
+        expected = beta ** n
+        step = (f"{STEP}Each update multiplies the whole average, theta_0's part "
+                "included, by beta, and the part it adds, (1 - beta) * theta_t, holds "
+                "no theta_0: after n updates theta_0 has weight beta ** n.")
+        if n > 0 and math.isclose(got, (1 - beta) * beta ** n, rel_tol=1e-9):
+            raise ExerciseFailed(
+                f"Exercise 6.3: {what} = {got:.6g} is (1 - beta) * beta ** n, the "
+                "weight a step's weights would have if theta_0 entered like the "
+                "weights of a step. The average does not add theta_0 with "
+                "(1 - beta): it starts as theta_0, with weight 1. " + _EMA_START + step
             )
-        require_close(
-            "6.3", got, expected, what="loss_D", atol=1e-4, rtol=1e-4, hint=hint
-        )
+        if n > 0 and math.isclose(got, 1 - expected, rel_tol=1e-9):
+            raise ExerciseFailed(
+                f"Exercise 6.3: {what} = {got:.6g} is the weight of all the trained "
+                "weights together, theta_1 to theta_n; the question asks for "
+                "theta_0's." + step
+            )
+        for k in (n - 1, n + 1):
+            if n > 0 and abs(got - expected) > 1e-12 and math.isclose(
+                    got, beta ** k, rel_tol=1e-9):
+                raise ExerciseFailed(
+                    f"Exercise 6.3: {what} = {got:.6g} is beta ** {k}: one factor "
+                    "of beta too many or too few. Count the updates: avg_1 has "
+                    "one, avg_n has n." + step
+                )
+        for approx, name in ((math.exp(-n * (1 - beta)), "exp(-n (1 - beta))"),
+                             (1 - n * (1 - beta), "1 - n (1 - beta)")):
+            if n > 1 and abs(got - expected) > 1e-9 and math.isclose(
+                    got, approx, rel_tol=1e-9):
+                raise ExerciseFailed(
+                    f"Exercise 6.3: {what} = {got:.6g} is {name}, an approximation "
+                    f"that holds only while n (1 - beta) is small; the exact weight "
+                    f"here is different. " + _EMA_START + step
+                )
+        require_close("6.3", got, expected, what=what, atol=1e-12, rtol=1e-9,
+                      hint=_EMA_START + step)
 
 
 # ------------------------------------------------------------------ 6.4
