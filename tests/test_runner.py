@@ -92,10 +92,37 @@ def test_values_are_read_as_yaml():
     assert _parse_value("cpu") == "cpu"
 
 
-def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path):
+@pytest.fixture(scope="module")
+def sweep_notebook(tmp_path_factory):
+    """A notebook that records a known function of its parameters: the radius
+    after NUM_STEPS simultaneous steps on the bilinear game (as 01 does, without
+    01's minute of work per run)."""
+    path = tmp_path_factory.mktemp("sweep") / "96_radius.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params_cell = nbformat.v4.new_code_cell(
+        "SEED = 0\nQUICK = False\nSTEP_SIZE = 0.2\nNUM_STEPS = 100")
+    params_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params_cell,
+        nbformat.v4.new_code_cell(
+            "from course_utils import record\n"
+            "steps = 60 if QUICK else NUM_STEPS\n"
+            "x, y = 1.0, 0.0\n"
+            "for _ in range(steps):\n"
+            "    x, y = x - STEP_SIZE * y, y + STEP_SIZE * x\n"
+            "record('bilinear_radius_simultaneous', (x * x + y * y) ** 0.5)"
+        ),
+    ]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path, sweep_notebook):
     proc = run_cli(
         "sweep",
-        "01",
+        str(sweep_notebook),
         "-g",
         "STEP_SIZE",
         "0.1",
@@ -120,9 +147,9 @@ def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path):
     assert len(table.splitlines()) == 4
 
 
-def test_sweep_one_at_a_time_varies_each_parameter_alone(tmp_path):
+def test_sweep_one_at_a_time_varies_each_parameter_alone(tmp_path, sweep_notebook):
     proc = run_cli(
-        "sweep", "01", "-g", "STEP_SIZE", "0.5", "-g", "SEED", "1",
+        "sweep", str(sweep_notebook), "-g", "STEP_SIZE", "0.5", "-g", "SEED", "1",
         "-p", "QUICK", "true", "-p", "STEP_SIZE", "0.1", "--one-at-a-time",
         "--out", str(tmp_path),
     )
