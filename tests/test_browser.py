@@ -89,8 +89,9 @@ def _quick_copy(path: Path, dest: Path) -> None:
     cell.source, count = re.subn(r"^SEED = \d+\b", f"SEED = {seed + 1}", cell.source,
                                  flags=re.M)
     assert count == 1, path.name
-    # make test runs two workers of one thread each: a notebook that asks for two
-    # threads on a busy core spins, and ran three times slower than on one
+    # one thread, whatever the notebook's default: make test runs two workers of
+    # one thread each, and 06 on two threads beside a busy worker ran three times
+    # slower than on one
     cell.source = re.sub(r"^NUM_THREADS = \d+\b", "NUM_THREADS = 1", cell.source,
                          flags=re.M)
     for cell in nb.cells:
