@@ -218,6 +218,8 @@ def results(tmp_path_factory):
     before = course_files_digest()
     listener = Listener()
     for name, nb in build_submissions(listener.port).items():
+        if name in SAME_AS_STUDENT:
+            continue  # shown equal to the student's run below, without a kernel
         nb = copy.deepcopy(nb)
         nb.nbformat_minor = 4  # submissions may come without cell ids
         for cell in nb.cells:
@@ -283,18 +285,32 @@ def test_student_version_scores_zero_without_crashing(results):
     assert all("not solved yet" in e["message"] for e in r["exercises"].values())
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "edited_outputs",
-        "deleted_check",
-        "altered_check",
-        "skip_markers",
-        "cleared_outputs",
-    ],
-)
-def test_tampering_earns_nothing(results, name):
-    r = results[name]
+# Tampering outside the exercise cells never reaches the notebook the grader runs:
+# it runs the solution's cells with the student's exercise code. These submissions
+# are shown to give the very notebook the plain student version gives, which runs
+# (and scores 0) above, so they need no kernel of their own.
+SAME_AS_STUDENT = ("edited_outputs", "deleted_check", "altered_check",
+                   "cleared_outputs")
+
+
+@pytest.mark.parametrize("name", SAME_AS_STUDENT)
+def test_tampering_outside_the_exercises_changes_nothing_that_runs(name):
+    from course_utils.instructor.grader import build_graded_notebook
+
+    subs = build_submissions()
+    solution = solution_nb()
+    plain, _ = build_graded_notebook(solution, subs["student"])
+    tampered, rejected = build_graded_notebook(solution, subs[name])
+    assert rejected == {}
+    assert len(tampered.cells) == len(plain.cells)
+    for a, b in zip(plain.cells, tampered.cells, strict=True):
+        assert (a.cell_type, a.source, a.metadata) == (b.cell_type, b.source,
+                                                        b.metadata)
+        assert a.get("outputs") == b.get("outputs")  # the solution's check outputs
+
+
+def test_skip_markers_in_the_exercise_cells_earn_nothing(results):
+    r = results["skip_markers"]  # the marker reaches the kernel's cells: run it
     assert r["error"] is None
     assert passed(r) == set(), r["exercises"]
 
@@ -337,7 +353,8 @@ def test_bad_files_get_an_error_entry(results, name, message):
 def test_table_lists_every_submission(results):
     table = results["__table__"]
     assert "5/5" in table and "0/5" in table and "ERROR" in table
-    assert f"{14 + len(ATTACKS) + 1} submission(s) graded" in table
+    graded = 14 + len(ATTACKS) + 1 - len(SAME_AS_STUDENT)
+    assert f"{graded} submission(s) graded" in table
 
 
 @pytest.mark.parametrize(
