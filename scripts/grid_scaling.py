@@ -13,7 +13,8 @@ layers of 128, batch 256):
   ``best:grid:packed`` in data/mode_collapse_seeds.json);
 * ``longer``: two and a half times the decay steps (20,000 instead of 8,000);
 * ``wider``: layers of 256 units in both networks;
-* ``batch``: batches of 1,024 instead of 256.
+* ``batch``: batches of 1,024 instead of 256;
+* ``longer_batch``: the longer decay and the larger batches together.
 
 The networks, update rule, training loop and scores are the notebook's own
 (``run_method`` from its cells tagged "seed-recipe", loaded as
@@ -43,6 +44,7 @@ VARIANTS = {
     "longer": {"decay_steps": 20_000},
     "wider": {"hidden": 256},
     "batch": {"batch_size": 1024},
+    "longer_batch": {"decay_steps": 20_000, "batch_size": 1024},
 }
 
 

@@ -28,6 +28,7 @@ def test_each_variant_changes_its_knob_only(tmp_path):
     assert rows["wider"]["hidden"] == 256 and rows["wider"]["steps"] == recipe["steps"]
     assert rows["batch"]["batch_size"] == 1024
     assert rows["batch"]["steps"] == recipe["steps"]
+    assert rows["longer_batch"]["batch_size"] == 1024
     for row in rows.values():
         assert 0 <= row["hq"] <= 1 and 0 <= row["modes"] <= 25 and row["seed"] == 3
     # a second invocation replaces the runs it repeats and keeps the others
