@@ -55,7 +55,9 @@ def test_the_student_install_has_no_instructor_or_test_tools():
 
 def test_makefile_installs_everything():
     makefile = (REPO_DIR / "Makefile").read_text()
-    assert '-m pip install --quiet -e ".[all]"' in makefile
+    assert '-m pip install --quiet --no-compile -e ".[all]"' in makefile
+    # installed without bytecode, so it must be compiled afterwards
+    assert "-m compileall" in makefile
 
 
 def test_torch_is_a_range_not_a_pin():
