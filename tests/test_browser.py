@@ -161,23 +161,28 @@ def lab(chromium, tmp_path_factory):
     log.close()
 
 
-# What the notebook's model says, read through JupyterLab's own objects.
-STATE_JS = """() => {
+# What the notebook's model says, read through JupyterLab's own objects: the
+# counts both scripts below return (null while the notebook is not open yet).
+_COUNTS_JS = """
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   if (!w || !w.content || !w.sessionContext || !w.content.widgets) return null;
   const session = w.sessionContext.session;
-  const kernel = session && session.kernel ? session.kernel.status : 'none';
   const cells = w.content.widgets.filter(c => c.model.type === 'code');
-  const outs = cells.map(c => c.model.outputs.toJSON()).flat();
-  const text = o => Array.isArray(o.text) ? o.text.join('') : (o.text || '');
-  return {
-    kernel: kernel,
+  const counts = {
+    kernel: session && session.kernel ? session.kernel.status : 'none',
     code: cells.length,
     executed: cells.filter(c => c.model.executionCount !== null).length,
     running: cells.filter(c => {
       const p = c.node.querySelector('.jp-InputPrompt');
       return p && p.textContent.includes('*');
     }).length,
+  };"""
+
+# Everything the tests look at, read once a run has finished.
+STATE_JS = "() => {" + _COUNTS_JS + """
+  const outs = cells.map(c => c.model.outputs.toJSON()).flat();
+  const text = o => Array.isArray(o.text) ? o.text.join('') : (o.text || '');
+  return Object.assign(counts, {
     errors: outs.filter(o => o.output_type === 'error')
                 .map(o => o.ename + ': ' + o.evalue),
     stderr: outs.filter(o => o.output_type === 'stream' && o.name === 'stderr')
@@ -187,18 +192,12 @@ STATE_JS = """() => {
     bars: w.node.querySelectorAll('.widget-hprogress').length,
     players: w.node.querySelectorAll('.animation button').length,
     text: w.node.innerText,
-  };
+  });
 }"""
 
-# The same counts without the outputs: polled every second while a notebook runs,
-# so it must not serialise every image the notebook has drawn (that slowed a run
-# at QUICK = True by a factor of three).
-POLL_JS = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  if (!w || !w.content || !w.sessionContext || !w.content.widgets) return null;
-  const session = w.sessionContext.session;
-  const kernel = session && session.kernel ? session.kernel.status : 'none';
-  const cells = w.content.widgets.filter(c => c.model.type === 'code');
+# Polled every second while a notebook runs: the counts and the number of error
+# outputs, without serialising every output (images included) at each poll.
+POLL_JS = "() => {" + _COUNTS_JS + """
   let errors = 0;
   for (const c of cells) {
     const outs = c.model.outputs;
@@ -206,16 +205,7 @@ POLL_JS = """() => {
       if (outs.get(i).type === 'error') errors++;
     }
   }
-  return {
-    kernel: kernel,
-    code: cells.length,
-    executed: cells.filter(c => c.model.executionCount !== null).length,
-    running: cells.filter(c => {
-      const p = c.node.querySelector('.jp-InputPrompt');
-      return p && p.textContent.includes('*');
-    }).length,
-    errors: errors,
-  };
+  return Object.assign(counts, {errors: errors});
 }"""
 
 WIDGET_FAILURES = ("Error displaying widget", "Error rendering", "Failed to load model",

@@ -97,26 +97,16 @@ def sweep_notebook(tmp_path_factory):
     """A notebook that records a known function of its parameters: the radius
     after NUM_STEPS simultaneous steps on the bilinear game (as 01 does, without
     01's minute of work per run)."""
-    path = tmp_path_factory.mktemp("sweep") / "96_radius.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params_cell = nbformat.v4.new_code_cell(
-        "SEED = 0\nQUICK = False\nSTEP_SIZE = 0.2\nNUM_STEPS = 100")
-    params_cell.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        params_cell,
-        nbformat.v4.new_code_cell(
-            "from course_utils import record\n"
-            "steps = 60 if QUICK else NUM_STEPS\n"
-            "x, y = 1.0, 0.0\n"
-            "for _ in range(steps):\n"
-            "    x, y = x - STEP_SIZE * y, y + STEP_SIZE * x\n"
-            "record('bilinear_radius_simultaneous', (x * x + y * y) ** 0.5)"
-        ),
-    ]
-    nbformat.write(nb, str(path))
-    return path
+    return small_notebook(
+        tmp_path_factory.mktemp("sweep") / "96_radius.ipynb",
+        "SEED = 0\nQUICK = False\nSTEP_SIZE = 0.2\nNUM_STEPS = 100",
+        "from course_utils import record\n"
+        "steps = 60 if QUICK else NUM_STEPS\n"
+        "x, y = 1.0, 0.0\n"
+        "for _ in range(steps):\n"
+        "    x, y = x - STEP_SIZE * y, y + STEP_SIZE * x\n"
+        "record('bilinear_radius_simultaneous', (x * x + y * y) ** 0.5)",
+    )
 
 
 def test_sweep_runs_the_grid_and_tabulates_metrics(tmp_path, sweep_notebook):
@@ -250,15 +240,20 @@ def test_claims_raise_on_the_own_recipe_and_print_when_it_is_changed(tmp_path):
     assert "ClaimFailed" in entry["error"] and "LR is small" in entry["error"]
 
 
-def hang_notebook(path, *cells):
+def small_notebook(path, parameters, *cells):
+    """A notebook of a parameters cell and code cells, written to ``path``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    params_cell = nbformat.v4.new_code_cell("SEED = 0\nQUICK = False")
+    params_cell = nbformat.v4.new_code_cell(parameters)
     params_cell.metadata["tags"] = ["parameters"]
     nb.cells = [params_cell] + [nbformat.v4.new_code_cell(c) for c in cells]
     nbformat.write(nb, str(path))
     return path
+
+
+def hang_notebook(path, *cells):
+    return small_notebook(path, "SEED = 0\nQUICK = False", *cells)
 
 
 def test_a_kernel_idle_with_a_cell_pending_is_restarted_once_and_reported(tmp_path):
