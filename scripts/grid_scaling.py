@@ -25,6 +25,7 @@ after each run, so a run that is stopped keeps what it finished.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import platform
 import sys
@@ -54,12 +55,15 @@ def train_variant(variant: str, seed: int, quick: bool = False) -> dict:
     settings = {"decay_steps": names["BEST_DECAY_GRID"], **VARIANTS[variant]}
     if quick:
         settings["decay_steps"] = min(settings["decay_steps"], 10)
-    figures = names["run_method"]("grid", "packed", names["BEST_STEPS"], lr_G=0.001,
-                                  lr_D=0.001, **settings)
+    run_method = names["run_method"]
+    defaults = inspect.signature(run_method).parameters  # the notebook's own sizes
+    figures = run_method("grid", "packed", names["BEST_STEPS"], lr_G=0.001,
+                         lr_D=0.001, **settings)
     return {"variant": variant, "seed": seed,
             "steps": names["BEST_STEPS"] + settings["decay_steps"],
-            "hidden": settings.get("hidden", 128),
-            "batch_size": settings.get("batch_size", 256), **_rounded(figures, KEYS)}
+            **{knob: settings.get(knob, defaults[knob].default)
+               for knob in ("hidden", "batch_size")},
+            **_rounded(figures, KEYS)}
 
 
 def main(argv=None) -> int:
