@@ -3,6 +3,8 @@ write data/conditional_variants.json, the table of the notebook's Section 8.
 
     python scripts/conditional_variants.py                        # seeds 0 to 4
     python scripts/conditional_variants.py --seeds 0 --steps 20 --out try_out
+    python scripts/conditional_variants.py --seeds 0 --variants cGAN --save-weights \
+        --out build/cgan                     # the weights notebook 05 loads
 
 The three variants (the notebook's `MNIST_VARIANTS`):
 "cGAN"                  Section 3's conditional GAN (updates.Conditional);
@@ -16,6 +18,12 @@ runs the notebook's parameters cell and its cells tagged "moons-data",
 run at a time, and calls `train_mnist` and `conditional_scores` as the notebook
 does. The JSON stores the SHA-256 of those cells' sources, so that the notebook
 and its tests can tell whether the code is still the code that made the table.
+
+With ``--save-weights`` the moving-average generator of the first seed's "cGAN"
+run, the one the notebook's Section 3 shows, is also saved: ``cgan_mnist.pt``
+(its state_dict, float32) and ``cgan_mnist.json`` (the file's SHA-256, the run's
+row of the table, and how it was made). Copied into ``data/``, they are what the
+notebook loads when ``CGAN_WEIGHTS = "bundled"``.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ NOTEBOOK = REPO_DIR / "notebooks" / "05_conditional_and_infogan.ipynb"
 TAGS = ("parameters", "moons-data", "conditioned", "cgan-recipe",
         "conditional-variants")
 OUT_NAME = "conditional_variants.json"
+WEIGHTS_NAME = "cgan_mnist.pt"
 PREAMBLE = """
 import math
 import numpy as np
@@ -93,8 +102,9 @@ def git_commit() -> str:
         return "unknown"
 
 
-def run_one(names: dict, variant: str, seed: int) -> dict:
-    """Train one variant at one seed as the notebook would, and score it."""
+def run_one(names: dict, variant: str, seed: int) -> tuple[dict, torch.nn.Module]:
+    """Train one variant at one seed as the notebook would, and score it: the
+    table's row, and the moving-average generator that was scored."""
     networks, rule = names["MNIST_VARIANTS"][variant]
     names["utils"].set_seed(seed)
     net_G, net_D = networks()
@@ -106,7 +116,39 @@ def run_one(names: dict, variant: str, seed: int) -> dict:
     for key, value in scores.items():
         row[key] = ([round(float(v), 4) for v in value] if isinstance(value, list)
                     else round(float(value), 4))
-    return row
+    return row, averaged
+
+
+def save_weights(net_G: torch.nn.Module, row: dict, meta: dict, out: Path) -> str:
+    """Write the generator's state_dict (float32, on the CPU) and its metadata;
+    return the file's SHA-256."""
+    from course_utils import data
+
+    path = out / WEIGHTS_NAME
+    state = {k: v.detach().cpu().contiguous() for k, v in net_G.state_dict().items()}
+    torch.save(state, path)
+    digest = data.sha256_file(path)
+    info = {
+        "file": WEIGHTS_NAME,
+        "sha256": digest,
+        "format": "torch.save(state_dict of notebook 05's Section 3 generator after "
+                  "training: the moving average of its weights, batch-norm "
+                  "statistics recomputed), float32 on the CPU",
+        "variant": row["variant"],
+        "seed": row["seed"],
+        "steps": meta["steps"],
+        "networks": meta["networks"],
+        "row": row,
+        "code_sha256": meta["code_sha256"],
+        "git_commit": meta["git_commit"],
+        "command": meta["command"],
+        "machine": meta["machine"],
+        "torch": meta["torch"],
+        "data_sha256": data.MNIST_SHA256,
+    }
+    (out / WEIGHTS_NAME).with_suffix(".json").write_text(json.dumps(info, indent=1)
+                                                         + "\n")
+    return digest
 
 
 def main(argv=None) -> int:
@@ -117,6 +159,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None,
                         help="generator steps (default: the notebook's CGAN_STEPS)")
     parser.add_argument("--out", type=Path, default=REPO_DIR / "data")
+    parser.add_argument("--save-weights", action="store_true",
+                        help="also save the first seed's cGAN generator "
+                             f"({WEIGHTS_NAME} and its .json)")
     args = parser.parse_args(argv)
     names = load_recipe(args.steps)
     digest = code_sha256(tagged_sources())  # of the code just loaded
@@ -125,15 +170,21 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; the notebook has "
                      f"{list(names['MNIST_VARIANTS'])}")
+    if args.save_weights and "cGAN" not in variants:
+        parser.error("--save-weights saves the cGAN variant's generator: include "
+                     "cGAN in --variants")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / OUT_NAME
-    command = "python scripts/conditional_variants.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    given = list(argv if argv is not None else sys.argv[1:])
+    if "--out" in given:  # where the files go is not part of how they were made
+        at = given.index("--out")
+        del given[at:at + 2]
+    command = "python scripts/conditional_variants.py " + " ".join(given)
     start = time.perf_counter()
     rows = []
     for seed in args.seeds:  # the file is rewritten after each run
         for variant in variants:
-            row = run_one(names, variant, seed)
+            row, net_G = run_one(names, variant, seed)
             rows.append(row)
             print(f"seed {seed} {variant:22s} " + "  ".join(
                 f"{m} {row[m]:.4f}" for m in MEASURES), flush=True)
@@ -170,6 +221,9 @@ def main(argv=None) -> int:
                 "wall_seconds": round(time.perf_counter() - start, 1),
             }
             path.write_text(json.dumps(meta, indent=1) + "\n")
+            if args.save_weights and variant == "cGAN" and seed == args.seeds[0]:
+                digest = save_weights(net_G, row, meta, args.out)
+                print(f"wrote {args.out / WEIGHTS_NAME}, SHA-256 {digest}", flush=True)
     print(f"wrote {path}")
     return 0
 

@@ -61,3 +61,60 @@ def test_unknown_variants_and_missing_cells_are_refused(tmp_path):
     bad.write_text(json.dumps(nb))
     with pytest.raises(RuntimeError, match="0 cells tagged 'conditional-variants'"):
         script.tagged_sources(bad)
+
+
+WEIGHTS = paths.DATA_DIR / "cgan_mnist.pt"
+
+
+def _notebook_digest() -> str:
+    import re
+
+    cells = json.loads(script.NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    found = re.findall(r'^CGAN_SHA256 = "([0-9a-f]{64})"',
+                       "\n".join("".join(c["source"]) for c in cells), re.M)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_bundled_generator_is_the_tables_seed_0_run_and_loads():
+    import torch
+
+    from course_utils import data
+
+    meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    table = json.loads(TABLE.read_text())
+    assert data.sha256_file(WEIGHTS) == meta["sha256"] == _notebook_digest()
+    assert meta["data_sha256"] == data.MNIST_SHA256
+    # made by the code that made the table, with the notebook's sizes and steps
+    assert meta["code_sha256"] == table["code_sha256"] == script.code_sha256(
+        script.tagged_sources())
+    assert meta["networks"] == table["networks"] and meta["steps"] == table["steps"]
+    assert "--save-weights" in meta["command"] and "--out" not in meta["command"]
+    (row,) = [r for r in table["runs"]
+              if r["seed"] == meta["seed"] and r["variant"] == meta["variant"] == "cGAN"]
+    assert {k: v for k, v in meta["row"].items() if k != "train_seconds"} == {
+        k: v for k, v in row.items() if k != "train_seconds"}
+    names = script.load_recipe(steps=1)
+    net_G, _ = names["cgan_networks"]()
+    state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+    net_G.load_state_dict(state)  # strict: every key, every shape
+    assert WEIGHTS.stat().st_size < 1_000_000
+
+
+def test_script_saves_the_cgan_generator(tmp_path, capsys):
+    import torch
+
+    from course_utils import data
+
+    assert script.main(["--seeds", "2", "--steps", "2", "--variants", "cGAN",
+                        "--save-weights", "--out", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "cgan_mnist.json").read_text())
+    assert meta["sha256"] == data.sha256_file(tmp_path / "cgan_mnist.pt")
+    assert meta["seed"] == 2 and meta["steps"] == 2 and meta["row"]["seed"] == 2
+    assert meta["sha256"] in capsys.readouterr().out
+    state = torch.load(tmp_path / "cgan_mnist.pt", weights_only=True)
+    assert any(k.endswith("running_mean") for k in state)  # the recomputed statistics
+    with pytest.raises(SystemExit):  # only the cGAN's generator is saved
+        script.main(["--variants", "AC-GAN", "--save-weights", "--steps", "1",
+                     "--out", str(tmp_path)])
