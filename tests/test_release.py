@@ -148,7 +148,8 @@ def test_the_wheel_holds_every_subpackage_and_the_data(released):
     shipped = {f"course_utils/bundled/{p.name}" for p in data.iterdir()
                if p.suffix in (".npz", ".json", ".pt")}
     for needed in ("mnist_5k.npz", "mnist_5k.json", "digit_classifier.pt",
-                   "digit_classifier.json", "infogan_mnist.pt", "infogan_mnist.json"):
+                   "digit_classifier.json", "infogan_mnist.pt", "infogan_mnist.json",
+                   "cgan_mnist.pt", "cgan_mnist.json"):
         assert f"course_utils/bundled/{needed}" in shipped
     assert shipped <= names, sorted(shipped - names)
     assert not [n for n in names if n.endswith(".ipynb") or "tests/" in n]
