@@ -179,6 +179,7 @@ def main(argv=None) -> int:
     if "--out" in given:  # where the files go is not part of how they were made
         at = given.index("--out")
         del given[at:at + 2]
+    given = [a for a in given if not a.startswith("--out=")]
     command = "python scripts/conditional_variants.py " + " ".join(given)
     start = time.perf_counter()
     rows = []
