@@ -79,3 +79,17 @@ def load_script(filename: str, module_name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def notebook_sha256(notebook, name: str) -> str:
+    """The SHA-256 a notebook's code pins a bundled file to: the one line
+    ``NAME = "<64 hex digits>"`` in its cells (asserted to be exactly one)."""
+    import json
+    import re
+    from pathlib import Path
+
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    found = re.findall(rf'^{name} = "([0-9a-f]{{64}})"',
+                       "\n".join("".join(c["source"]) for c in cells), re.M)
+    assert len(found) == 1, found
+    return found[0]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from course_utils import paths
-from solutions import load_script
+from solutions import load_script, notebook_sha256
 
 TABLE = paths.DATA_DIR / "conditional_variants.json"
 
@@ -66,16 +66,6 @@ def test_unknown_variants_and_missing_cells_are_refused(tmp_path):
 WEIGHTS = paths.DATA_DIR / "cgan_mnist.pt"
 
 
-def _notebook_digest() -> str:
-    import re
-
-    cells = json.loads(script.NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    found = re.findall(r'^CGAN_SHA256 = "([0-9a-f]{64})"',
-                       "\n".join("".join(c["source"]) for c in cells), re.M)
-    assert len(found) == 1, found
-    return found[0]
-
-
 def test_bundled_generator_is_the_tables_seed_0_run_and_loads():
     import torch
 
@@ -83,7 +73,8 @@ def test_bundled_generator_is_the_tables_seed_0_run_and_loads():
 
     meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
     table = json.loads(TABLE.read_text())
-    assert data.sha256_file(WEIGHTS) == meta["sha256"] == _notebook_digest()
+    assert data.sha256_file(WEIGHTS) == meta["sha256"] == notebook_sha256(
+        script.NOTEBOOK, "CGAN_SHA256")
     assert meta["data_sha256"] == data.MNIST_SHA256
     # made by the code that made the table, with the notebook's sizes and steps
     assert meta["code_sha256"] == table["code_sha256"] == script.code_sha256(

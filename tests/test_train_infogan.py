@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from course_utils import data, paths
-from solutions import load_script
+from solutions import load_script, notebook_sha256
 
 NOTEBOOK = paths.REPO_DIR / "notebooks" / "05_conditional_and_infogan.ipynb"
 WEIGHTS = Path(paths.DATA_DIR) / "infogan_mnist.pt"
@@ -19,18 +18,10 @@ WEIGHTS = Path(paths.DATA_DIR) / "infogan_mnist.pt"
 script = load_script("train_infogan.py", "train_infogan_script")
 
 
-def _notebook_digest() -> str:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    found = re.findall(r'^INFOGAN_SHA256 = "([0-9a-f]{64})"',
-                       "\n".join("".join(c["source"]) for c in cells), re.M)
-    assert len(found) == 1, found
-    return found[0]
-
-
 def test_bundled_weights_match_the_notebook_the_metadata_and_the_recipe():
     meta = json.loads(WEIGHTS.with_suffix(".json").read_text())
     digest = data.sha256_file(WEIGHTS)
-    assert digest == meta["sha256"] == _notebook_digest()
+    assert digest == meta["sha256"] == notebook_sha256(NOTEBOOK, "INFOGAN_SHA256")
     assert meta["data_sha256"] == data.MNIST_SHA256
     assert meta["seeds"][0]["seed"] == meta["seed"]
     assert WEIGHTS.stat().st_size < 14_000_000  # float16: 13.3 MB at INFO_WIDTH = 128
